@@ -1,0 +1,239 @@
+"""Load and validate the whole bank, reporting every problem (file, entry id, reason) at once.
+
+The bot refuses to start on an invalid bank, so a broken file is a clear report at start-up,
+never a crash in the middle of a daily post.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from rapidfuzz import fuzz, process
+
+from bot.core.models import Bank, Domain, Fact, Question, Scenario, Task, Taxonomy
+from content.schema import KINDS, FactEntry, QuestionEntry, ScenarioEntry
+
+CONTENT_DIR = Path(__file__).resolve().parent
+MAX_FILE_BYTES = 4 * 1024 * 1024
+NEAR_DUPLICATE_RATIO = 90
+
+
+@dataclass(frozen=True, slots=True)
+class ContentProblem:
+    file: str
+    entry: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file + (f" [{self.entry}]" if self.entry else "")
+        return f"{where}: {self.reason}"
+
+
+class BankError(Exception):
+    """The bank has problems; `problems` lists every one of them."""
+
+    def __init__(self, problems: list[ContentProblem]) -> None:
+        self.problems = problems
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        lines = [f"the content bank has {len(self.problems)} problem(s):"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: content never needs them, and they allow bombs."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (*name) are not allowed in content files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str) -> object:
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    data = parse_yaml(path.read_text(encoding="utf-8"))
+    domains = tuple(Domain(id=d["id"], name=d["name"], weight=d["weight_percent"]) for d in data["domains"])
+    tasks = tuple(Task(id=t["id"], domain=t["domain"], title=t["title"]) for t in data["task_statements"])
+    in_scope = {s["slug"]: s["name"] for group in data["in_scope_services"].values() for s in group}
+    legacy = {s["slug"]: s["name"] for s in data.get("legacy_in_scope_v1", [])}
+    return Taxonomy(domains=domains, tasks=tasks, services={**legacy, **in_scope}, in_scope=frozenset(in_scope))
+
+
+def _pydantic_reason(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        out.append(f"{loc}: {msg}" if loc else msg)
+    return out
+
+
+def _read_entries(path: Path, kind: str, rel: str, problems: list[ContentProblem]) -> list[dict]:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        problems.append(ContentProblem(rel, None, f"file is larger than {MAX_FILE_BYTES} bytes"))
+        return []
+    try:
+        data = parse_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.append(ContentProblem(rel, None, f"not UTF-8 text ({exc.reason})"))
+        return []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        problems.append(ContentProblem(rel, None, f"invalid YAML{where}: {problem}"))
+        return []
+    if not isinstance(data, dict) or set(data) != {kind}:
+        problems.append(ContentProblem(rel, None, f"the file must be a mapping with one key '{kind}:' holding a list"))
+        return []
+    entries = data[kind]
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        problems.append(ContentProblem(rel, None, f"'{kind}:' must hold a list of entries"))
+        return []
+    return entries
+
+
+def _validate(entries: list, kind: str, rel: str, problems: list[ContentProblem]) -> list:
+    model = KINDS[kind]
+    good = []
+    for n, raw in enumerate(entries, start=1):
+        entry_id = raw.get("id") if isinstance(raw, dict) else None
+        label = str(entry_id) if isinstance(entry_id, str) else f"entry #{n}"
+        if not isinstance(raw, dict):
+            problems.append(ContentProblem(rel, label, "an entry must be a mapping of fields"))
+            continue
+        try:
+            good.append((rel, model.model_validate(raw)))
+        except ValidationError as exc:
+            problems.extend(ContentProblem(rel, label, reason) for reason in _pydantic_reason(exc))
+    return good
+
+
+def _check_tags(rel: str, entry, taxonomy: Taxonomy, problems: list[ContentProblem]) -> None:
+    tasks = {t.id: t for t in taxonomy.tasks}
+    services = entry.services if hasattr(entry, "services") else [entry.service]
+    for slug in services:
+        if slug not in taxonomy.services:
+            problems.append(ContentProblem(rel, entry.id, f"service '{slug}' is not a slug in content/taxonomy.yaml"))
+    if isinstance(entry, QuestionEntry):
+        task = tasks.get(entry.task)
+        if task is None:
+            problems.append(ContentProblem(rel, entry.id, f"task '{entry.task}' is not in the taxonomy"))
+        elif task.domain != entry.domain:
+            problems.append(
+                ContentProblem(rel, entry.id, f"task {entry.task} belongs to domain {task.domain}, not {entry.domain}")
+            )
+
+
+def near_duplicates(stems: list[tuple[str, str]], cutoff: int = NEAR_DUPLICATE_RATIO) -> list[tuple[str, str, float]]:
+    """Pairs of (id, id, ratio) whose stems have a fuzzy ratio of `cutoff` or more."""
+    if len(stems) < 2:
+        return []
+    texts = [s.lower() for _, s in stems]
+    matrix = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=cutoff, workers=1)
+    pairs = []
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            if matrix[i][j] >= cutoff:
+                pairs.append((stems[i][0], stems[j][0], float(matrix[i][j])))
+    return pairs
+
+
+def _to_question(e: QuestionEntry) -> Question:
+    return Question(
+        id=e.id, domain=e.domain, task=e.task, services=tuple(e.services), difficulty=e.difficulty,
+        stem=e.stem, options=tuple(e.options.items()), key=frozenset(e.key), explanation=e.explanation,
+        wrong=tuple(sorted(e.wrong.items())), references=tuple(e.references),
+    )
+
+
+def _to_scenario(e: ScenarioEntry) -> Scenario:
+    return Scenario(
+        id=e.id, services=tuple(e.services), situation=e.situation, solution=e.solution, why=e.why,
+        keywords=tuple(e.keywords), references=tuple(e.references),
+    )
+
+
+def _to_fact(e: FactEntry) -> Fact:
+    return Fact(
+        id=e.id, service=e.service, statement=e.statement, value=e.value, unit=e.unit,
+        keywords=tuple(e.keywords), references=tuple(e.references),
+    )
+
+
+def load_bank(root: Path | None = None) -> Bank:
+    """Load every content file under `root`; raise BankError listing all problems if any."""
+    root = Path(root) if root else CONTENT_DIR
+    problems: list[ContentProblem] = []
+    try:
+        taxonomy = load_taxonomy(root / "taxonomy.yaml")
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise BankError([ContentProblem("taxonomy.yaml", None, f"cannot read the taxonomy: {exc}")]) from exc
+
+    parsed: dict[str, list] = {}
+    for kind in KINDS:
+        files = sorted((root / kind).glob("*.yaml")) if (root / kind).is_dir() else []
+        parsed[kind] = []
+        for path in files:
+            rel = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
+            parsed[kind] += _validate(_read_entries(path, kind, rel, problems), kind, rel, problems)
+
+    seen: dict[str, str] = {}
+    for entries in parsed.values():
+        for rel, entry in entries:
+            if entry.id in seen:
+                problems.append(ContentProblem(rel, entry.id, f"id is used twice (also in {seen[entry.id]})"))
+            else:
+                seen[entry.id] = rel
+            _check_tags(rel, entry, taxonomy, problems)
+
+    questions = parsed["questions"]
+    files_by_id = {e.id: rel for rel, e in questions}
+    for a, b, ratio in near_duplicates([(e.id, e.stem) for _, e in questions]):
+        problems.append(ContentProblem(files_by_id[b], b, f"stem is near-identical to {a} (fuzzy ratio {ratio:.0f})"))
+
+    if problems:
+        raise BankError(problems)
+    return Bank(
+        taxonomy=taxonomy,
+        questions=tuple(_to_question(e) for _, e in questions),
+        scenarios=tuple(_to_scenario(e) for _, e in parsed["scenarios"]),
+        facts=tuple(_to_fact(e) for _, e in parsed["facts"]),
+    )
+
+
+def stats(bank: Bank) -> dict:
+    """Coverage figures for `studybot content stats`."""
+    qs = bank.questions
+    by_domain = Counter(str(q.domain) for q in qs)
+    by_task = Counter(q.task for q in qs)
+    by_service = Counter(s for q in qs for s in q.services)
+    by_difficulty = Counter(str(q.difficulty) for q in qs)
+    scenario_services = {s for sc in bank.scenarios for s in sc.services}
+    return {
+        "questions": len(qs),
+        "scenarios": len(bank.scenarios),
+        "facts": len(bank.facts),
+        "multiple_response": sum(1 for q in qs if q.multiple),
+        "by_domain": {str(d.id): by_domain.get(str(d.id), 0) for d in bank.taxonomy.domains},
+        "by_task": {t.id: by_task.get(t.id, 0) for t in bank.taxonomy.tasks},
+        "by_service": {s: by_service.get(s, 0) for s in sorted(bank.taxonomy.in_scope)}
+        | {s: n for s, n in sorted(by_service.items()) if s not in bank.taxonomy.in_scope},
+        "by_difficulty": {d: by_difficulty.get(d, 0) for d in ("1", "2", "3")},
+        "scenario_services": len(scenario_services),
+        "fact_services": len({f.service for f in bank.facts}),
+    }
