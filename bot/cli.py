@@ -11,7 +11,7 @@ def _content(args: argparse.Namespace) -> int:
     from content.loader import BankError, load_bank, stats
 
     try:
-        bank = load_bank(args.root)
+        bank = load_bank(args.root, only=args.files or None)
     except BankError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     content.add_argument("action", choices=["check", "stats"])
     content.add_argument("--json", action="store_true", help="stats as JSON")
     content.add_argument("--root", default=None, help="content folder (default: the bundled bank)")
+    content.add_argument("files", nargs="*", help="check only these files (default: all)")
     content.set_defaults(func=_content)
     return parser
 

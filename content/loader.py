@@ -175,9 +175,11 @@ def _to_fact(e: FactEntry) -> Fact:
     )
 
 
-def load_bank(root: Path | None = None) -> Bank:
-    """Load every content file under `root`; raise BankError listing all problems if any."""
+def load_bank(root: Path | None = None, *, only: list[Path] | None = None) -> Bank:
+    """Load every content file under `root` (or just the files in `only`); raise BankError
+    listing all problems if any."""
     root = Path(root) if root else CONTENT_DIR
+    wanted = {Path(p).resolve() for p in only} if only else None
     problems: list[ContentProblem] = []
     try:
         taxonomy = load_taxonomy(root / "taxonomy.yaml")
@@ -189,6 +191,8 @@ def load_bank(root: Path | None = None) -> Bank:
         files = sorted((root / kind).glob("*.yaml")) if (root / kind).is_dir() else []
         parsed[kind] = []
         for path in files:
+            if wanted is not None and path.resolve() not in wanted:
+                continue
             rel = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
             parsed[kind] += _validate(_read_entries(path, kind, rel, problems), kind, rel, problems)
 
