@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 
@@ -34,6 +35,91 @@ def _content(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings():
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+async def _with_runtime(settings, body):
+    from bot.runtime import start_runtime
+    from content.loader import BankError
+    from storage import StoreError
+
+    try:
+        runtime = await start_runtime(settings)
+    except BankError as exc:
+        print(f"studybot: refusing to start: {exc.report()}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await body(runtime)
+    finally:
+        await runtime.aclose()
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.adapters.console import ConsoleAdapter
+    from bot.logs import setup_logging
+
+    settings = _settings()
+    setup_logging(settings.studybot_log_format, level=30)
+
+    async def body(runtime) -> int:
+        console = ConsoleAdapter(service=runtime.service, channel=args.channel, user=args.user)
+        await console.run()
+        return 0
+
+    return asyncio.run(_with_runtime(settings, body))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+
+    settings = _settings()
+    setup_logging(settings.studybot_log_format)
+    if not (settings.slack_enabled or settings.discord_enabled):
+        print(
+            "studybot: no platform is configured (set SLACK_BOT_TOKEN and/or DISCORD_TOKEN).\n"
+            "To try studybot locally without tokens, run `studybot console` (or `make demo`); see README.md.",
+            file=sys.stderr,
+        )
+        return 2
+    print("studybot: the Slack and Discord adapters are not part of this build yet; use `studybot console`.",
+          file=sys.stderr)
+    return 2
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from bot.core.lookup import LookupIndex
+    from content.loader import BankError, load_bank
+
+    if not args.query.strip():
+        print("studybot: give words to look up, e.g. studybot lookup cors error", file=sys.stderr)
+        return 2
+    try:
+        bank = load_bank(_settings().studybot_content_dir)
+    except BankError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    hits = LookupIndex(bank).search(args.query, kind=args.kind, limit=args.limit)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print(f"nothing matches {args.query!r}")
+        return 0
+    for h in hits:
+        print(f"[{h.kind}] {h.id} ({h.score:.2f})\n  {h.title}\n  -> {h.text[:300]}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="AWS DVA-C02 study bot for Slack and Discord")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
     content.add_argument("--root", default=None, help="content folder (default: the bundled bank)")
     content.add_argument("files", nargs="*", help="check only these files (default: all)")
     content.set_defaults(func=_content)
+
+    console = sub.add_parser("console", help="chat with studybot in the terminal (no tokens needed)")
+    console.add_argument("--channel", default="study-group", help="simulated channel name")
+    console.add_argument("--user", default="you", help="simulated member name")
+    console.set_defaults(func=_console)
+
+    run = sub.add_parser("run", help="run the platform adapters configured in the environment and the scheduler")
+    run.set_defaults(func=_run)
+
+    lookup = sub.add_parser("lookup", help="search scenarios, facts and questions")
+    lookup.add_argument("query")
+    lookup.add_argument("--kind", choices=["scenario", "fact", "question"])
+    lookup.add_argument("--limit", type=int, default=5)
+    lookup.add_argument("--json", action="store_true")
+    lookup.set_defaults(func=_lookup)
     return parser
 
 

@@ -144,12 +144,12 @@ def near_duplicates(stems: list[tuple[str, str]], cutoff: int = NEAR_DUPLICATE_R
     if len(stems) < 2:
         return []
     texts = [s.lower() for _, s in stems]
-    matrix = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=cutoff, workers=1)
     pairs = []
-    for i in range(len(texts)):
-        for j in range(i + 1, len(texts)):
-            if matrix[i][j] >= cutoff:
-                pairs.append((stems[i][0], stems[j][0], float(matrix[i][j])))
+    for i in range(len(texts) - 1):
+        for _, ratio, j in process.extract(
+            texts[i], texts[i + 1 :], scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+        ):
+            pairs.append((stems[i][0], stems[i + 1 + j][0], float(ratio)))
     return pairs
 
 

@@ -1,0 +1,95 @@
+"""The console adapter: a terminal chat in a simulated channel, on the same core and store.
+
+Reads lines from stdin (a terminal or a pipe): `/dva ...` commands, or letters to answer the
+question shown last. Exits at end of input, so it can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from typing import TextIO
+
+from bot.core.messages import Message
+from bot.core.models import ChannelRef, MemberRef
+from bot.core.service import StudyService
+
+PLATFORM = "console"
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+_MENTION = re.compile(r"<@([^>]+)>")
+
+
+def render(message: Message) -> str:
+    text = message.plain()
+    text = _MENTION.sub(r"@\1", text)
+    return _BOLD.sub(r"\1", text)
+
+
+class ConsoleAdapter:
+    def __init__(
+        self, *, service: StudyService, channel: str = "study-group", user: str = "you",
+        workspace: str = "local", out: TextIO | None = None,
+    ) -> None:
+        self.service = service
+        self.channel = ChannelRef(PLATFORM, workspace, channel)
+        self.member = MemberRef(PLATFORM, workspace, user)
+        self.out = out or sys.stdout
+        self.current_post: int | None = None
+
+    def show(self, message: Message) -> None:
+        if message.post_id is not None and message.options:
+            self.current_post = message.post_id
+        print(render(message), file=self.out, flush=True)
+        if message.options:
+            hint = "Type the letter" if message.choose == 1 else f"Type {message.choose} letters (e.g. A C)"
+            print(f"({hint} to answer.)", file=self.out, flush=True)
+        print(file=self.out, flush=True)
+
+    # The Poster port used by the scheduler: posts go to the terminal.
+    async def post(self, channel: ChannelRef, message: Message) -> str:
+        self.show(message)
+        return f"console-{message.post_id}"
+
+    async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        self.show(message)
+
+    async def post_today(self) -> None:
+        sub = await self.service.store.get_subscription(self.channel)
+        tz = sub.timezone if sub else "UTC"
+        post, _ = await self.service.claim_daily(self.channel, tz)
+        if post.message_id is None:
+            await self.service.store.set_post_message(post.id, f"console-{post.id}")
+        if post.revealed_at is None:
+            self.show(self.service.daily_message(post))
+        else:
+            self.current_post = post.id
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one input line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.lower() in ("quit", "exit", "/quit", "/exit"):
+            return False
+        if line.startswith("/"):
+            msg = await self.service.handle_command(member=self.member, channel=self.channel, text=line, is_admin=True)
+            self.show(msg)
+            return True
+        if self.current_post is None:
+            self.show(Message(text="There is no question to answer yet; try `/dva quiz`."))
+            return True
+        self.show(await self.service.answer(member=self.member, post_id=self.current_post, raw_choice=line))
+        return True
+
+    async def run(self, stdin: TextIO | None = None) -> None:
+        stdin = stdin or sys.stdin
+        loop = asyncio.get_running_loop()
+        print("studybot console: type /dva help, or a letter to answer. Ctrl-D to quit.\n", file=self.out, flush=True)
+        await self.post_today()
+        while True:
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            if not await self.handle_line(line):
+                break

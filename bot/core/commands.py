@@ -1,0 +1,58 @@
+"""Parse the text after `/dva` into a command; bad input becomes a UsageError with one clear line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core import texts
+from bot.core.timeutil import UsageError
+
+MAX_COMMAND = 500
+SUBCOMMANDS = (
+    "help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily", "lookup",
+)
+PERIODS = ("week", "month", "all")
+SCOPES = ("here", "workspace")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def rest(self) -> str:
+        return " ".join(self.args)
+
+
+def parse(text: str) -> Command:
+    if len(text) > MAX_COMMAND:
+        raise UsageError(texts.TOO_LONG.format(n=len(text), limit=MAX_COMMAND))
+    # Control characters never belong in a command; treat them as spaces.
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    words = cleaned.split()
+    if words and words[0].lower() in ("/dva", "dva"):
+        words = words[1:]
+    if not words:
+        return Command("help")
+    name = words[0].lower()
+    if name not in SUBCOMMANDS:
+        raise UsageError(f"Unknown command '{words[0][:30]}'.\n{texts.HELP}")
+    return Command(name, tuple(words[1:]))
+
+
+def parse_leaderboard(args: tuple[str, ...]) -> tuple[str, str]:
+    period, scope = "week", "here"
+    for a in args:
+        a = a.lower()
+        if a in PERIODS:
+            period = a
+        elif a in ("alltime", "all-time", "ever"):
+            period = "all"
+        elif a in SCOPES:
+            scope = a
+        elif a in ("channel", "group"):
+            scope = "here"
+        else:
+            raise UsageError(texts.LEADERBOARD_USAGE)
+    return period, scope

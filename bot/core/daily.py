@@ -1,0 +1,64 @@
+"""Which question a channel gets on a given local date.
+
+Deterministic from (channel, date, history): two processes with the same store pick the same
+question. Domains rotate by the exam weights (smooth weighted round robin over the channel's
+history), and no question repeats in a channel until every question has been asked there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import date
+
+from bot.core.models import Bank, ChannelRef, Question
+
+
+def current_cycle(history: list[str], all_ids: set[str]) -> set[str]:
+    """Ids asked in the current cycle: the history since the bank was last exhausted."""
+    asked: set[str] = set()
+    for qid in history:
+        if qid not in all_ids:
+            continue
+        asked.add(qid)
+        if asked >= all_ids:
+            asked = set()
+    return asked
+
+
+def next_domain(history_domains: list[int], weights: dict[int, int], available: set[int]) -> int:
+    """The domain furthest below its share of the channel's posts so far."""
+    n = len(history_domains) + 1
+    counts = Counter(history_domains)
+    total = sum(weights.values())
+
+    def deficit(d: int) -> tuple[float, int]:
+        return (weights[d] * n / total - counts.get(d, 0), -d)
+
+    return max(sorted(available), key=deficit)
+
+
+def _rank(channel: ChannelRef, day: date, qid: str) -> str:
+    seed = f"{channel.platform}|{channel.workspace}|{channel.channel}|{day.isoformat()}|{qid}"
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def pick_daily(bank: Bank, channel: ChannelRef, day: date, history: list[str]) -> Question:
+    if not bank.questions:
+        raise LookupError("the bank has no questions")
+    all_ids = {q.id for q in bank.questions}
+    asked = current_cycle(history, all_ids)
+    remaining = [q for q in bank.questions if q.id not in asked]
+    weights = {d.id: d.weight for d in bank.taxonomy.domains}
+    history_domains = [bank.by_id[qid].domain for qid in history if qid in bank.by_id]
+    available = {q.domain for q in remaining if q.domain in weights}
+    if available:
+        domain = next_domain(history_domains, weights, available)
+        remaining = [q for q in remaining if q.domain == domain]
+    return min(remaining, key=lambda q: _rank(channel, day, q.id))
+
+
+def pick_practice(candidates: list[Question], seed: str, recent: set[str]) -> Question:
+    """A practice question among `candidates`, avoiding the recently seen ones when possible."""
+    fresh = [q for q in candidates if q.id not in recent] or candidates
+    return min(fresh, key=lambda q: hashlib.sha256(f"{seed}|{q.id}".encode()).hexdigest())

@@ -1,0 +1,176 @@
+"""One ranked, typo-tolerant search over scenarios, facts and questions.
+
+Built once at start (an inverted index over stemmed words); a query expands each word to the
+index terms it matches exactly, by prefix ("dynamo" -> dynamodb) or by edit distance
+("eror" -> error), scores documents BM25-style with field weights, and favours documents that
+match every word of the query. Word order does not matter.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.core.models import Bank
+
+KINDS = ("scenario", "fact", "question")
+_WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset(
+    "a an the and or of to in on for with is are be by it its this that my i me we our you your how what "
+    "when which why do does can should from at as into not no get gets got".split()
+)
+SYNONYMS = {
+    "ddb": ("dynamodb",), "dynamo": ("dynamodb",), "apigw": ("api", "gateway"), "apigateway": ("api", "gateway"),
+    "sm": ("secrets", "manager"), "ssm": ("systems", "manager", "parameter"), "cfn": ("cloudformation",),
+    "eb": ("beanstalk",), "cw": ("cloudwatch",), "xray": ("x", "ray"), "temp": ("tmp",),
+    "perm": ("permission",), "perms": ("permission",), "env": ("environment",), "var": ("variable",),
+    "vars": ("variable",), "db": ("database",), "auth": ("authentication", "authorization"),
+}
+
+
+def stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    kind: str
+    id: str
+    title: str
+    text: str
+    score: float
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "title": self.title, "text": self.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    kind: str
+    id: str
+    title: str
+    text: str
+
+
+class LookupIndex:
+    FIELD_WEIGHTS = {"keywords": 3.0, "title": 2.0, "services": 2.0, "body": 1.0}
+
+    def __init__(self, bank: Bank) -> None:
+        self._docs: list[_Doc] = []
+        postings: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        names = bank.taxonomy.services
+
+        def add(doc: _Doc, fields: dict[str, str]) -> None:
+            idx = len(self._docs)
+            self._docs.append(doc)
+            for field, text in fields.items():
+                w = self.FIELD_WEIGHTS[field]
+                for t in tokens(text):
+                    postings[t][idx] += w
+
+        for s in bank.scenarios:
+            add(
+                _Doc("scenario", s.id, s.situation, f"{s.solution} {s.why}"),
+                {
+                    "title": s.situation, "keywords": " ".join(s.keywords), "body": f"{s.solution} {s.why}",
+                    "services": " ".join(f"{x} {names.get(x, '')}" for x in s.services),
+                },
+            )
+        for f in bank.facts:
+            add(
+                _Doc("fact", f.id, f.statement, f"{f.value} {f.unit}"),
+                {
+                    "title": f.statement, "keywords": " ".join(f.keywords),
+                    "services": f"{f.service} {names.get(f.service, '')}", "body": f"{f.value} {f.unit}",
+                },
+            )
+        for q in bank.questions:
+            add(
+                _Doc("question", q.id, q.stem, f"Answer {q.key_text}. {q.explanation}"),
+                {
+                    "title": q.stem, "keywords": "", "body": " ".join(t for _, t in q.options),
+                    "services": " ".join(f"{x} {names.get(x, '')}" for x in q.services),
+                },
+            )
+        n = max(len(self._docs), 1)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for term, docs in postings.items():
+            idf = math.log(1 + n / len(docs))
+            # Saturate term frequency so a word repeated in one field does not dominate.
+            self._postings[term] = [(d, idf * (w / (w + 1.5)) * 2.5) for d, w in docs.items()]
+        self._vocab = sorted(self._postings)
+        self._kind_of = [d.kind for d in self._docs]
+        self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def _expand_uncached(self, token: str) -> tuple[tuple[str, float], ...]:
+        out: dict[str, float] = {}
+        if token in self._postings:
+            out[token] = 1.0
+        if len(token) >= 3:
+            i = bisect.bisect_left(self._vocab, token)
+            while i < len(self._vocab) and self._vocab[i].startswith(token):
+                term = self._vocab[i]
+                if term != token:
+                    out[term] = max(out.get(term, 0), 0.8 if len(token) >= 4 else 0.6)
+                i += 1
+                if len(out) > 40:
+                    break
+        if len(token) >= 4 and token not in self._postings:
+            cutoff = 80 if len(token) >= 6 else 75
+            for term, score, _ in process.extract(
+                token, self._vocab, scorer=fuzz.ratio, score_cutoff=cutoff, limit=5
+            ):
+                out[term] = max(out.get(term, 0), 0.85 * score / 100)
+        return tuple(out.items())
+
+    def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Hit]:
+        words: list[str] = []
+        for w in _WORD.findall(query.lower()[:500]):
+            if w in STOPWORDS:
+                continue
+            words.extend(SYNONYMS.get(w, (stem(w),)))
+        words = list(dict.fromkeys(words))[:12]
+        if not words:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        matched: dict[int, int] = defaultdict(int)
+        for word in words:
+            best: dict[int, float] = {}
+            for term, sim in self._expand(word):
+                for doc, weight in self._postings[term]:
+                    s = sim * weight
+                    if s > best.get(doc, 0.0):
+                        best[doc] = s
+            for doc, s in best.items():
+                scores[doc] += s
+                matched[doc] += 1
+        n_words = len(words)
+        ranked = []
+        for doc, s in scores.items():
+            if kind and self._kind_of[doc] != kind:
+                continue
+            coverage = matched[doc] / n_words
+            ranked.append((s * coverage * coverage, doc))
+        ranked.sort(key=lambda x: (-x[0], x[1]))
+        hits = []
+        for score, doc in ranked[:limit]:
+            d = self._docs[doc]
+            hits.append(Hit(d.kind, d.id, d.title, d.text, score))
+        return hits

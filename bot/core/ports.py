@@ -1,0 +1,137 @@
+"""The ports the core needs: a Store for state and a Poster for platforms. Small Protocols.
+
+Every Store method may raise `StoreError` (storage/ maps driver errors to it at the edge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.models import ChannelRef, MemberRef
+
+
+class StudybotError(Exception):
+    """Base of studybot's own errors."""
+
+
+class StoreError(StudybotError):
+    """The store could not do what was asked (locked past its timeout, disk full, connection lost)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    channel: ChannelRef
+    time: str  # HH:MM local
+    timezone: str
+    days: str  # cron day names, e.g. "mon,tue,wed,thu,fri"
+    reveal: str  # HH:MM local
+    active: bool = True
+    digest: bool = True
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: int
+    channel: ChannelRef
+    kind: str  # "daily" or "quiz"
+    question_id: str
+    local_date: str | None  # the channel's local date of a daily post
+    created_at: float  # epoch seconds
+    message_id: str | None = None
+    revealed_at: float | None = None
+    attempts: int = 0
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerIn:
+    post_id: int
+    member: MemberRef
+    channel: ChannelRef
+    choice: str  # sorted letters, e.g. "B" or "AC"
+    correct: bool
+    points: int
+    practice: bool
+    answered_at: float  # epoch seconds
+    local_day: str  # the member's streak day, YYYY-MM-DD
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOutcome:
+    recorded: bool  # False: the member had answered this post already
+    choice: str  # the choice that counts (the earlier one when not recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    user: str
+    points: int
+    rank: int
+
+
+class Store(Protocol):
+    async def start(self) -> None:
+        """Open connections and apply migrations."""
+
+    async def aclose(self) -> None:
+        """Flush pending writes and close."""
+
+    async def get_member_timezone(self, member: MemberRef) -> str | None: ...
+
+    async def set_member_timezone(self, member: MemberRef, tz: str) -> None: ...
+
+    async def get_subscription(self, channel: ChannelRef) -> Subscription | None: ...
+
+    async def put_subscription(self, sub: Subscription) -> None:
+        """Insert or replace the channel's subscription."""
+
+    async def list_subscriptions(self, *, active_only: bool = True) -> list[Subscription]: ...
+
+    async def set_subscription_error(self, channel: ChannelRef, error: str | None) -> None: ...
+
+    async def daily_history(self, channel: ChannelRef) -> list[str]:
+        """Question ids of the channel's daily posts, oldest first."""
+
+    async def claim_daily(
+        self, *, channel: ChannelRef, local_date: str, question_id: str, created_at: float
+    ) -> tuple[Post, bool]:
+        """Claim (channel, local_date) once; returns the post and whether this call created it."""
+
+    async def create_quiz(self, *, channel: ChannelRef, question_id: str, created_at: float) -> Post: ...
+
+    async def get_post(self, post_id: int) -> Post | None: ...
+
+    async def get_daily(self, channel: ChannelRef, local_date: str) -> Post | None: ...
+
+    async def set_post_message(self, post_id: int, message_id: str) -> None: ...
+
+    async def bump_post_attempt(self, post_id: int, *, failed: bool) -> Post | None: ...
+
+    async def mark_revealed(self, post_id: int, at: float) -> bool:
+        """Mark the post revealed; True only for the one call that did it."""
+
+    async def posts_to_reveal(self, before: float) -> list[Post]: ...
+
+    async def record_answer(self, answer: AnswerIn) -> AnswerOutcome:
+        """Durably record the first answer of a member to a post; later ones change nothing."""
+
+    async def answer_counts(self, post_id: int) -> dict[str, int]:
+        """Choice -> count for the post's answers given before the reveal."""
+
+    async def member_days(self, member: MemberRef) -> list[str]:
+        """Distinct streak days (YYYY-MM-DD) on which the member answered, oldest first."""
+
+    async def practice_points_on(self, member: MemberRef, local_day: str) -> int: ...
+
+    async def member_points(self, member: MemberRef) -> tuple[int, int, int]:
+        """(points, answers, right answers) of the member, all time."""
+
+    async def leaderboard(
+        self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int
+    ) -> list[Ranked]: ...
+
+    async def rank_of(
+        self, *, member: MemberRef, channel: str | None, since: float | None
+    ) -> Ranked | None: ...

@@ -1,0 +1,400 @@
+"""The study service: the one entry point adapters call. Commands in, platform-neutral messages out.
+
+Adapters translate a platform event into `handle_command`, `answer`, `post_daily` or `reveal`
+and render the returned `Message`. No platform, database or scheduler code lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from bot.core import texts
+from bot.core.clock import Clock
+from bot.core.commands import Command, parse, parse_leaderboard
+from bot.core.daily import pick_daily, pick_practice
+from bot.core.grading import grade, parse_choice
+from bot.core.lookup import Hit, LookupIndex
+from bot.core.messages import ACTION_ANSWER, Button, Message, answer_value
+from bot.core.models import Bank, ChannelRef, MemberRef, Question
+from bot.core.ports import AnswerIn, Post, Store, StoreError, Subscription
+from bot.core.streaks import Streak, compute_streak
+from bot.core.timeutil import (
+    UsageError,
+    describe_days,
+    local_date,
+    parse_daily_on,
+    period_start,
+    streak_day,
+    zone,
+)
+
+log = logging.getLogger(__name__)
+LEADERBOARD_SIZE = 10
+
+SubscriptionListener = Callable[[Subscription], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecorded:
+    """Emitted after an answer is durably stored."""
+
+    member: MemberRef
+    post_id: int
+    correct: bool
+    points: int
+    practice: bool
+
+
+def mention(user: str) -> str:
+    return f"<@{user}>"
+
+
+class StudyService:
+    def __init__(
+        self, *, bank: Bank, store: Store, clock: Clock, lookup: LookupIndex | None = None,
+        admins: frozenset[str] = frozenset(),
+    ) -> None:
+        self.bank = bank
+        self.store = store
+        self.clock = clock
+        self.lookup = lookup or LookupIndex(bank)
+        self.admins = admins
+        self._subscription_listeners: list[SubscriptionListener] = []
+        self._answer_listeners: list[Callable[[AnswerRecorded], Awaitable[None]]] = []
+
+    # ----- events -------------------------------------------------------------------------
+    def on_subscription_changed(self, listener: SubscriptionListener) -> None:
+        self._subscription_listeners.append(listener)
+
+    def on_answer(self, listener: Callable[[AnswerRecorded], Awaitable[None]]) -> None:
+        self._answer_listeners.append(listener)
+
+    # ----- commands -----------------------------------------------------------------------
+    async def handle_command(
+        self, *, member: MemberRef, channel: ChannelRef, text: str, is_admin: bool = False
+    ) -> Message:
+        try:
+            command = parse(text)
+            return await self._dispatch(command, member=member, channel=channel, is_admin=is_admin)
+        except UsageError as exc:
+            return Message(text=str(exc))
+        except StoreError:
+            log.exception("store failure on command", extra={"channel": channel.channel})
+            return Message(text="studybot could not reach its database; please try again in a moment.")
+
+    async def _dispatch(self, cmd: Command, *, member: MemberRef, channel: ChannelRef, is_admin: bool) -> Message:
+        match cmd.name:
+            case "help":
+                return Message(text=texts.HELP)
+            case "quiz":
+                return await self.quiz(member=member, channel=channel, topic=cmd.rest)
+            case "scenario" | "fact" | "lookup":
+                kind = None if cmd.name == "lookup" else cmd.name
+                return self.lookup_message(cmd.rest, kind=kind)
+            case "streak":
+                return await self.streak_message(member=member, channel=channel)
+            case "stats":
+                return await self.stats_message(member=member, channel=channel)
+            case "leaderboard":
+                period, scope = parse_leaderboard(cmd.args)
+                return await self.leaderboard_message(member=member, channel=channel, period=period, scope=scope)
+            case "timezone":
+                return await self.timezone_command(member=member, channel=channel, args=cmd.args)
+            case "daily":
+                return await self.daily_command(channel=channel, args=cmd.args, is_admin=is_admin, member=member)
+        raise UsageError(texts.HELP)  # pragma: no cover - parse() only returns known names
+
+    # ----- lookups ------------------------------------------------------------------------
+    def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Hit]:
+        return self.lookup.search(query, kind=kind, limit=limit)
+
+    def lookup_message(self, query: str, *, kind: str | None) -> Message:
+        if not query.strip():
+            example = {"scenario": "cors error", "fact": "lambda timeout"}.get(kind or "", "dynamodb ttl")
+            return Message(text=texts.EMPTY_LOOKUP.format(kind=kind or "lookup", example=example))
+        hits = self.search(query, kind=kind, limit=3)
+        if not hits:
+            return Message(text=texts.NO_MATCH.format(query=query[:80]))
+        lines = []
+        for hit in hits:
+            if hit.kind == "scenario":
+                sc = next(s for s in self.bank.scenarios if s.id == hit.id)
+                lines.append(f"*{sc.situation}*\n→ {sc.solution}\n_{sc.why}_\n{sc.references[0]}")
+            elif hit.kind == "fact":
+                f = next(x for x in self.bank.facts if x.id == hit.id)
+                lines.append(f"*{f.value} {f.unit}*: {f.statement}\n{f.references[0]}")
+            else:
+                q = self.bank.by_id[hit.id]
+                lines.append(f"*Question {q.id}*: {q.stem[:200]}… Try it with `/dva quiz {q.services[0]}`.")
+        title = {"scenario": "Scenarios", "fact": "Exam facts"}.get(kind or "", "Lookup")
+        return Message(title=f"{title}: {query[:80]}", text="\n\n".join(lines))
+
+    # ----- questions ----------------------------------------------------------------------
+    def _topic_questions(self, topic: str) -> list[Question]:
+        t = topic.strip().lower().removeprefix("domain").strip()
+        qs = self.bank.questions
+        if not t:
+            return list(qs)
+        if t in {"1", "2", "3", "4"}:
+            return [q for q in qs if q.domain == int(t)]
+        if any(task.id == t for task in self.bank.taxonomy.tasks):
+            return [q for q in qs if q.task == t]
+        slugs = self.bank.taxonomy.services
+        wanted = {s for s in slugs if s == t or s.replace("-", "") == t.replace("-", "").replace(" ", "")}
+        if not wanted:
+            wanted = {s for s in slugs if s.startswith(t) and len(t) >= 3}
+        if not wanted:
+            wanted = {s for s, name in slugs.items() if t in name.lower() and len(t) >= 3}
+        if not wanted:
+            raise UsageError(texts.UNKNOWN_TOPIC.format(topic=topic.strip()[:40]))
+        found = [q for q in qs if wanted & set(q.services)]
+        if not found:
+            raise UsageError(texts.NO_QUESTION_FOR_TOPIC.format(topic=topic.strip()[:40]))
+        return found
+
+    def question_message(self, question: Question, post: Post, *, title: str, ephemeral: bool) -> Message:
+        n = len(question.key)
+        stem = question.stem
+        buttons = () if n > 1 else tuple(
+            Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter))
+            for letter in question.letters
+        )
+        footer = f"Pick {n} options, then submit." if n > 1 else "Answer privately with the buttons."
+        return Message(
+            title=title, text=stem, options=question.options, buttons=buttons, choose=n, post_id=post.id,
+            ephemeral=ephemeral, footer=footer,
+        )
+
+    async def quiz(self, *, member: MemberRef, channel: ChannelRef, topic: str) -> Message:
+        candidates = self._topic_questions(topic)
+        now = self.clock.now()
+        seed = f"{member.platform}|{member.workspace}|{member.user}|{now.timestamp():.0f}"
+        question = pick_practice(candidates, seed, recent=set())
+        post = await self.store.create_quiz(channel=channel, question_id=question.id, created_at=now.timestamp())
+        title = f"Practice: {question.task} {self._task_title(question.task)}"
+        return self.question_message(question, post, title=title, ephemeral=True)
+
+    def _task_title(self, task_id: str) -> str:
+        return next((t.title for t in self.bank.taxonomy.tasks if t.id == task_id), "")
+
+    async def member_timezone(self, member: MemberRef, channel: ChannelRef | None) -> tuple[str, str]:
+        """(tz, source): the member's own, else the channel schedule's, else UTC."""
+        own = await self.store.get_member_timezone(member)
+        if own:
+            return own, "your setting"
+        if channel is not None:
+            sub = await self.store.get_subscription(channel)
+            if sub:
+                return sub.timezone, "this channel's schedule"
+        return "UTC", "the default"
+
+    async def answer(self, *, member: MemberRef, post_id: int, raw_choice: str) -> Message:
+        post = await self.store.get_post(post_id)
+        question = self.bank.question(post.question_id) if post else None
+        if post is None or question is None:
+            return Message(text=texts.EXPIRED)
+        if post.channel.platform != member.platform or post.channel.workspace != member.workspace:
+            return Message(text=texts.EXPIRED)
+        try:
+            choice = parse_choice(question, raw_choice)
+        except UsageError as exc:
+            return Message(text=str(exc))
+        now = self.clock.now()
+        tz, _ = await self.member_timezone(member, post.channel)
+        day = streak_day(now, tz).isoformat()
+        practice = post.kind != "daily" or post.revealed_at is not None
+        practice_today = await self.store.practice_points_on(member, day) if practice else 0
+        g = grade(question, choice, practice=practice, practice_today=practice_today)
+        try:
+            outcome = await self.store.record_answer(
+                AnswerIn(
+                    post_id=post.id, member=member, channel=post.channel, choice=choice, correct=g.correct,
+                    points=g.points, practice=practice, answered_at=now.timestamp(), local_day=day,
+                )
+            )
+        except StoreError:
+            log.exception("answer not recorded", extra={"channel": post.channel.channel})
+            return Message(text=texts.NOT_RECORDED)
+        if not outcome.recorded:
+            return Message(text=texts.ALREADY.format(choice=", ".join(outcome.choice)))
+        event = AnswerRecorded(member=member, post_id=post.id, correct=g.correct, points=g.points, practice=practice)
+        for listener in self._answer_listeners:
+            await listener(event)
+        streak = await self.streak(member, tz)
+        head = texts.RIGHT.format(key=question.key_text) if g.correct else texts.WRONG.format(
+            choice=", ".join(choice), key=question.key_text
+        )
+        lines = [head]
+        if practice and post.kind == "daily":
+            lines.append(texts.AFTER_REVEAL)
+        lines.append(question.explanation)
+        lines += [f"{letter}: {why}" for letter, why in question.wrong]
+        lines.append(f"Read more: {question.references[0]}")
+        freezes = f", {streak.freezes} freeze(s) held" if streak.freezes else ""
+        lines.append(texts.EARNED.format(
+            points=g.points, practice=" (practice)" if practice else "", streak=streak.current, freezes=freezes
+        ))
+        return Message(text="\n".join(lines), post_id=post.id)
+
+    # ----- streaks, stats, leaderboards ---------------------------------------------------
+    async def streak(self, member: MemberRef, tz: str) -> Streak:
+        days = [date.fromisoformat(d) for d in await self.store.member_days(member)]
+        return compute_streak(days, streak_day(self.clock.now(), tz))
+
+    async def streak_message(self, *, member: MemberRef, channel: ChannelRef) -> Message:
+        tz, _ = await self.member_timezone(member, channel)
+        s = await self.streak(member, tz)
+        today = "you have answered today" if s.active_today else "answer a question today to keep it"
+        return Message(
+            title="Your streak",
+            text=f"Current streak: *{s.current}* day(s) ({today}). Best: {s.best}. Freezes held: {s.freezes}/2.\n"
+            f"Days run from 04:00 to 04:00 in {tz}.",
+        )
+
+    async def stats_message(self, *, member: MemberRef, channel: ChannelRef) -> Message:
+        tz, _ = await self.member_timezone(member, channel)
+        points, answers, right = await self.store.member_points(member)
+        s = await self.streak(member, tz)
+        accuracy = f"{100 * right / answers:.0f} %" if answers else "n/a"
+        return Message(
+            title="Your stats",
+            text=f"Points: *{points}*. Answers: {answers}, right: {right} ({accuracy}).\n"
+            f"Streak: {s.current} day(s), best {s.best}, freezes {s.freezes}/2.",
+        )
+
+    async def leaderboard_message(
+        self, *, member: MemberRef, channel: ChannelRef, period: str, scope: str
+    ) -> Message:
+        tz, _ = await self.member_timezone(member, channel)
+        start = period_start(self.clock.now(), period, tz)
+        since = start.timestamp() if start else None
+        chan = channel.channel if scope == "here" else None
+        top = await self.store.leaderboard(
+            platform=channel.platform, workspace=channel.workspace, channel=chan, since=since, limit=LEADERBOARD_SIZE
+        )
+        label = {"week": "this week", "month": "this month", "all": "all time"}[period]
+        where = "this channel" if scope == "here" else "the workspace"
+        if not top:
+            return Message(title=f"Leaderboard, {where}, {label}", text="No points yet. Answer a question to get on the board!")
+        lines = [f"{r.rank}. {mention(r.user)}: {r.points}" for r in top]
+        if all(r.user != member.user for r in top):
+            mine = await self.store.rank_of(member=member, channel=chan, since=since)
+            lines.append(f"…\n{mine.rank}. {mention(member.user)} (you): {mine.points}" if mine else "You have no points here yet.")
+        return Message(title=f"Leaderboard, {where}, {label}", text="\n".join(lines))
+
+    # ----- settings -----------------------------------------------------------------------
+    async def timezone_command(self, *, member: MemberRef, channel: ChannelRef, args: tuple[str, ...]) -> Message:
+        if not args:
+            tz, source = await self.member_timezone(member, channel)
+            return Message(text=texts.TIMEZONE_IS.format(tz=tz, source=f" ({source})"))
+        if len(args) != 1:
+            raise UsageError(texts.TIMEZONE_USAGE)
+        zone(args[0])
+        await self.store.set_member_timezone(member, args[0])
+        return Message(text=texts.TIMEZONE_SET.format(tz=args[0]))
+
+    async def daily_command(
+        self, *, channel: ChannelRef, args: tuple[str, ...], is_admin: bool, member: MemberRef
+    ) -> Message:
+        action = args[0].lower() if args else "status"
+        if action == "status":
+            return await self.daily_status(channel)
+        if action not in ("on", "off", "digest"):
+            raise UsageError(texts.DAILY_USAGE)
+        if not (is_admin or member.user in self.admins):
+            return Message(text=texts.ADMIN_ONLY.format(who="workspace admins and the members in STUDYBOT_ADMINS"))
+        current = await self.store.get_subscription(channel)
+        if action == "off":
+            if current is None or not current.active:
+                return Message(text=texts.NO_DAILY_HERE)
+            sub = replace(current, active=False)
+            await self._save_subscription(sub)
+            return Message(text=texts.DAILY_OFF, ephemeral=False)
+        if action == "digest":
+            if current is None or len(args) != 2 or args[1].lower() not in ("on", "off"):
+                raise UsageError("Usage: `/dva daily digest on|off` (after `/dva daily on ...`).")
+            await self._save_subscription(replace(current, digest=args[1].lower() == "on"))
+            return Message(text=f"Weekly digest {args[1].lower()}.")
+        spec = parse_daily_on(list(args[1:]))
+        sub = Subscription(
+            channel=channel, time=spec.time, timezone=spec.timezone, days=spec.days, reveal=spec.reveal,
+            active=True, digest=current.digest if current else True, last_error=None,
+        )
+        await self._save_subscription(sub)
+        return Message(
+            text=texts.DAILY_SET.format(time=sub.time, tz=sub.timezone, days=describe_days(sub.days), reveal=sub.reveal),
+            ephemeral=False,
+        )
+
+    async def _save_subscription(self, sub: Subscription) -> None:
+        await self.store.put_subscription(sub)
+        for listener in self._subscription_listeners:
+            await listener(sub)
+
+    async def daily_status(self, channel: ChannelRef) -> Message:
+        sub = await self.store.get_subscription(channel)
+        if sub is None:
+            return Message(text=texts.NO_DAILY_HERE)
+        error = f"\nLast problem: {sub.last_error}" if sub.last_error else ""
+        return Message(text=texts.DAILY_STATUS.format(
+            state="on" if sub.active else "off", time=sub.time, tz=sub.timezone, days=describe_days(sub.days),
+            reveal=sub.reveal, error=error,
+        ))
+
+    # ----- daily posts and reveals (driven by the scheduler or the console) ---------------
+    async def claim_daily(self, channel: ChannelRef, tz: str) -> tuple[Post, bool]:
+        """Claim today's (channel-local) daily post; created is False when it already exists."""
+        today = local_date(self.clock.now(), tz)
+        existing = await self.store.get_daily(channel, today.isoformat())
+        if existing:
+            return existing, False
+        history = await self.store.daily_history(channel)
+        question = pick_daily(self.bank, channel, today, history)
+        return await self.store.claim_daily(
+            channel=channel, local_date=today.isoformat(), question_id=question.id,
+            created_at=self.clock.now().timestamp(),
+        )
+
+    def daily_message(self, post: Post) -> Message:
+        question = self.bank.question(post.question_id)
+        if question is None:
+            return Message(text=texts.EXPIRED, ephemeral=False)
+        title = f"Daily question, {post.local_date}: {question.task} {self._task_title(question.task)}"
+        return self.question_message(question, post, title=title, ephemeral=False)
+
+    async def reveal(self, post_id: int) -> Message | None:
+        """Reveal a post once; None when it was revealed already (by this or another process)."""
+        post = await self.store.get_post(post_id)
+        if post is None or not await self.store.mark_revealed(post_id, self.clock.now().timestamp()):
+            return None
+        return await self.reveal_message(post)
+
+    async def reveal_message(self, post: Post) -> Message:
+        question = self.bank.question(post.question_id)
+        if question is None:
+            return Message(text=texts.EXPIRED, ephemeral=False)
+        counts = await self.store.answer_counts(post.id)
+        total = sum(counts.values())
+        per_letter = {letter: 0 for letter in question.letters}
+        for choice, n in counts.items():
+            for letter in choice:
+                if letter in per_letter:
+                    per_letter[letter] += n
+        right = sum(n for choice, n in counts.items() if set(choice) == set(question.key))
+        shares = []
+        for letter, text in question.options:
+            pct = 100 * per_letter[letter] / total if total else 0
+            mark = "✅" if letter in question.key else "▫️"
+            shares.append(f"{mark} {letter}. {text[:80]}: {per_letter[letter]} ({pct:.0f} %)")
+        body = [f"The answer is *{question.key_text}*. {right} of {total} answered right.", question.explanation]
+        body += [f"{letter}: {why}" for letter, why in question.wrong]
+        body.append(f"Read more: {question.references[0]}")
+        buttons = tuple(Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter), disabled=True)
+                        for letter in question.letters) if len(question.key) == 1 else ()
+        return Message(
+            title=f"Answer: daily question {post.local_date}", text="\n".join(body), lines=tuple(shares),
+            ephemeral=False, post_id=post.id, buttons=buttons,
+        )

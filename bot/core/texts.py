@@ -1,0 +1,45 @@
+"""Every member-facing sentence in one place, each saying what to do next."""
+
+HELP = """*studybot: daily AWS DVA-C02 practice*
+`/dva quiz [topic]`: a practice question (topic: a service such as lambda, a domain 1-4 or a task such as 2.1)
+`/dva scenario <words>`: what to do when... (e.g. `/dva scenario cors error`)
+`/dva fact <words>`: exam numbers (e.g. `/dva fact lambda timeout`)
+`/dva streak`, `/dva stats`: your streak, freezes and points
+`/dva leaderboard [week|month|all] [here|workspace]`: the rankings
+`/dva timezone <IANA name>`: your time zone for streak days (e.g. Europe/Berlin)
+`/dva daily on HH:MM <IANA tz> [daily|weekdays|mon,wed,fri] [reveal HH:MM]`: schedule this channel's daily question (admins)
+`/dva daily off`, `/dva daily status`: stop or inspect the schedule"""
+
+TOO_LONG = "That is {n} characters; keep a command under {limit} characters."
+EMPTY_LOOKUP = "Tell me what to look up, for example `/dva {kind} {example}`."
+NO_MATCH = "Nothing in the bank matches '{query}'. Try other words, e.g. a service name and a symptom."
+UNKNOWN_TOPIC = (
+    "Unknown topic '{topic}'. Use a service slug (lambda, dynamodb, s3, ...), a domain 1-4, "
+    "or a task statement such as 1.2 or 2.1."
+)
+BAD_TIME = "time must be HH:MM, 00:00-23:59 (for example 09:00)."
+BAD_TZ = "unknown time zone '{tz}', use an IANA name such as Europe/Berlin."
+BAD_DAYS = "days must be daily, weekdays, weekends or names like mon,wed,fri (not '{days}')."
+DAILY_USAGE = "Usage: `/dva daily on HH:MM <IANA tz> [daily|weekdays|mon,wed,fri] [reveal HH:MM]`, `/dva daily off` or `/dva daily status`."
+LEADERBOARD_USAGE = "Usage: `/dva leaderboard [week|month|all] [here|workspace]`."
+TIMEZONE_USAGE = "Usage: `/dva timezone <IANA name>`, for example `/dva timezone Europe/Berlin`."
+TIMEZONE_SET = "Your time zone is now {tz}. Your streak days start at 04:00 there."
+TIMEZONE_IS = "Your time zone is {tz}{source}. Change it with `/dva timezone <IANA name>`."
+
+NOT_AN_OPTION = "'{given}' is not an option of this question; answer with {letters}."
+CHOOSE_N = "This question asks for {n} options; pick exactly {n}, for example `{example}`."
+ALREADY = "You already answered {choice}. Only your first answer counts."
+EXPIRED = "This question is no longer available. Try `/dva quiz` for a fresh one."
+NOT_RECORDED = "Your answer was not recorded because of a storage problem; please try again in a moment."
+RIGHT = "Right! {key} is correct."
+WRONG = "Not quite: you chose {choice}; the answer is {key}."
+AFTER_REVEAL = "This question has been revealed, so this answer is practice only."
+EARNED = "+{points} points{practice}. Streak: {streak} day(s){freezes}."
+
+NO_DAILY_HERE = "No daily question is scheduled here. An admin can start one with `/dva daily on 09:00 Europe/Berlin weekdays`."
+DAILY_SET = "Daily question scheduled at {time} {tz} on {days}; the answer is revealed at {reveal}."
+DAILY_OFF = "The daily question is off for this channel. Streaks and points are kept."
+DAILY_STATUS = "Daily question: {state}, at {time} {tz} on {days}, reveal at {reveal}.{error}"
+ADMIN_ONLY = "Only {who} can change this channel's schedule."
+
+NO_QUESTION_FOR_TOPIC = "No question in the bank is tagged '{topic}' yet."

@@ -1,0 +1,50 @@
+"""Wiring: load the bank, open the store, build the study service. Shared by every entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.clock import Clock, SystemClock
+from bot.core.lookup import LookupIndex
+from bot.core.models import Bank
+from bot.core.ports import Store
+from bot.core.service import StudyService
+from content.loader import load_bank
+from storage import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    bank: Bank
+    store: Store
+    service: StudyService
+    clock: Clock
+
+    async def aclose(self) -> None:
+        await self.store.aclose()
+
+
+def describe_database(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return url
+    # Never print a password: keep the scheme and host part after '@'.
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
+
+
+async def start_runtime(settings: Settings, *, clock: Clock | None = None, announce: bool = True) -> Runtime:
+    """Raises content.BankError for an invalid bank and StoreError when the database fails."""
+    bank = load_bank(settings.studybot_content_dir)
+    store = open_store(settings.studybot_database_url)
+    if announce:
+        print(f"studybot: database {describe_database(settings.studybot_database_url)}", file=sys.stderr)
+    await store.start()
+    clock = clock or SystemClock()
+    service = StudyService(bank=bank, store=store, clock=clock, lookup=LookupIndex(bank), admins=settings.admins)
+    return Runtime(settings=settings, bank=bank, store=store, service=service, clock=clock)
