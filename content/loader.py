@@ -182,7 +182,8 @@ def load_bank(root: Path | None = None, *, only: list[Path] | None = None) -> Ba
     wanted = {Path(p).resolve() for p in only} if only else None
     problems: list[ContentProblem] = []
     try:
-        taxonomy = load_taxonomy(root / "taxonomy.yaml")
+        tax_path = root / "taxonomy.yaml"
+        taxonomy = load_taxonomy(tax_path if tax_path.exists() else CONTENT_DIR / "taxonomy.yaml")
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise BankError([ContentProblem("taxonomy.yaml", None, f"cannot read the taxonomy: {exc}")]) from exc
 

@@ -287,20 +287,29 @@ class SQLiteStore:
             batch = [await self._queue.get()]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:
-                outcomes = await self._write_batch(batch)
-            except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
-                log.error("answer batch of %d not recorded: %s", len(batch), exc)
-                err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
-                for _, _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(err)
-                    self._queue.task_done()
-                continue
-            for (_, _, fut), outcome in zip(batch, outcomes, strict=True):
-                if not fut.done():
-                    fut.set_result(outcome)
-                self._queue.task_done()
+            await self._settle(batch)
+
+    async def _settle(self, batch: list[tuple[AnswerIn, str, asyncio.Future]]) -> None:
+        assert self._queue is not None
+        try:
+            outcomes = await self._write_batch(batch)
+        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+            if len(batch) > 1:
+                # One bad row must not sink its neighbours: retry each on its own.
+                for item in batch:
+                    await self._settle([item])
+                return
+            log.error("answer not recorded: %s", exc)
+            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+            _, _, fut = batch[0]
+            if not fut.done():
+                fut.set_exception(err)
+            self._queue.task_done()
+            return
+        for (_, _, fut), outcome in zip(batch, outcomes, strict=True):
+            if not fut.done():
+                fut.set_result(outcome)
+            self._queue.task_done()
 
     async def _write_batch(self, batch: list[tuple[AnswerIn, str, asyncio.Future]]) -> list[AnswerOutcome]:
         rows = [
