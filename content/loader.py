@@ -46,20 +46,21 @@ class BankError(Exception):
         return "\n".join(lines)
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors and aliases: content never needs them, and they allow bombs."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "anchors and aliases (*name) are not allowed in content files", event.start_mark
-            )
-        return super().compose_node(parent, index)
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text: str) -> object:
-    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    """Safe YAML without anchors and aliases: content never needs them, and they allow bombs.
+
+    The event scan and the load both run in libyaml when it is present (10x faster than the
+    pure-Python loader, which matters for start-up time).
+    """
+    for event in yaml.parse(text, Loader=_FastLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (*name) are not allowed in content files", event.start_mark
+            )
+    return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader
 
 
 def load_taxonomy(path: Path) -> Taxonomy:

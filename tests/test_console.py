@@ -1,0 +1,103 @@
+"""The console end to end, through a real subprocess with piped stdin and a real SQLite file."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run_console(db, lines: list[str], content_dir=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STUDYBOT_DATABASE_URL": f"sqlite:///{db}"}
+    if content_dir:
+        env["STUDYBOT_CONTENT_DIR"] = str(content_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console"], input="\n".join(lines) + "\n", capture_output=True,
+        text=True, env=env, cwd=ROOT, timeout=60,
+    )
+
+
+def daily_key(db) -> tuple[int, str]:
+    from content.loader import load_bank
+
+    with sqlite3.connect(db) as conn:
+        post_id, qid = conn.execute("SELECT id, question_id FROM posts WHERE kind='daily'").fetchone()
+    return post_id, " ".join(sorted(load_bank().by_id[qid].key))
+
+
+def test_console_help_lookup_answer_and_streak(tmp_path):
+    db = tmp_path / "c.db"
+    first = run_console(db, ["/dva help"])
+    assert first.returncode == 0, first.stderr
+    assert "Daily question" in first.stdout and "/dva scenario" in first.stdout
+    _, key = daily_key(db)
+    out = run_console(db, ["/dva scenario cors eror", key, key, "/dva streak"])
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "Access-Control-Allow-Origin" in text
+    assert f"Right! {key.replace(' ', ', ')} is correct." in text
+    assert "You already answered" in text
+    assert "Current streak: 1 day(s)" in text
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*), SUM(points) FROM answers").fetchone() == (1, 10)
+        assert conn.execute("SELECT COUNT(*) FROM posts WHERE kind='daily'").fetchone()[0] == 1
+
+
+def test_console_bad_input_changes_nothing(tmp_path):
+    db = tmp_path / "bad.db"
+    out = run_console(db, [
+        "/dva daily on 25:00 Mars/Phobos", "/dva daily on 09:00 Mars/Phobos", "/dva fact " + "x" * 600,
+        "/dva scenario", "/dva frobnicate", "Z", "/dva timezone Nowhere/City", "/dva quiz klingon",
+    ])
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "time must be HH:MM, 00:00-23:59" in text
+    assert "unknown time zone 'Mars/Phobos', use an IANA name such as Europe/Berlin" in text
+    assert "keep a command under 500 characters" in text
+    assert "Tell me what to look up" in text
+    assert "Unknown command 'frobnicate'" in text
+    assert "'Z' is not an option" in text
+    assert "unknown time zone 'Nowhere/City'" in text
+    assert "Unknown topic 'klingon'" in text
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM members").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+
+
+def test_console_refuses_a_broken_bank(tmp_path):
+    bank = tmp_path / "bank"
+    (bank / "questions").mkdir(parents=True)
+    (bank / "questions" / "x.yaml").write_text("questions:\n  - id: broken\n")
+    out = run_console(tmp_path / "b.db", ["/dva help"], content_dir=bank)
+    assert out.returncode == 1
+    assert "refusing to start" in out.stderr and "[broken]" in out.stderr
+
+
+def test_run_without_platforms_points_to_console(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env["STUDYBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'r.db'}"
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and "studybot console" in out.stderr
+
+
+def test_invalid_setting_is_one_clear_line(tmp_path):
+    env = {**os.environ, "STUDYBOT_CATCHUP_HOURS": "lots"}
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "console"], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=60, input="")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "studybot: invalid setting STUDYBOT_CATCHUP_HOURS: expected a number of hours between 0 and 24"
+
+
+def test_lookup_cli_json(tmp_path):
+    import json
+
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "lookup", "cors error", "--json", "--kind", "scenario"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    hits = json.loads(out.stdout)
+    assert hits and {"kind", "id", "title", "text", "score"} <= set(hits[0])
+    assert all(h["kind"] == "scenario" for h in hits)
+    assert "CORS" in hits[0]["text"] or "Access-Control" in hits[0]["title"]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)

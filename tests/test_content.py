@@ -1,0 +1,141 @@
+"""The content loader: every kind of error is reported with file, entry id and reason; the shipped bank loads."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from content.loader import BankError, load_bank, near_duplicates
+from tests.conftest import ROOT
+
+GOOD_Q = """
+  - id: q-good-one
+    domain: 1
+    task: "1.2"
+    services: [lambda]
+    difficulty: 2
+    stem: "A developer sees a Lambda function run out of scratch space while unpacking an archive. What should they change?"
+    options: {A: "Ephemeral storage size", B: "Reserved concurrency", C: "Timeout", D: "Layers"}
+    key: [A]
+    explanation: "The /tmp size is set by the ephemeral storage setting of the function, up to 10,240 MB."
+    wrong: {B: "concurrency is unrelated", C: "time is unrelated", D: "layers are read-only"}
+    references: [https://docs.aws.amazon.com/lambda/latest/dg/configuration-ephemeral-storage.html]
+"""
+
+
+def bank_dir(tmp_path: Path, questions: str = GOOD_Q, scenarios: str = "", facts: str = "") -> Path:
+    for kind, body in (("questions", questions), ("scenarios", scenarios), ("facts", facts)):
+        (tmp_path / kind).mkdir(exist_ok=True)
+        if body:
+            (tmp_path / kind / "x.yaml").write_text(f"{kind}:\n{body}", encoding="utf-8")
+    return tmp_path
+
+
+def problems(tmp_path, **kw) -> list[str]:
+    with pytest.raises(BankError) as info:
+        load_bank(bank_dir(tmp_path, **kw))
+    return [str(p) for p in info.value.problems]
+
+
+def test_good_entry_loads(tmp_path):
+    bank = load_bank(bank_dir(tmp_path))
+    assert [q.id for q in bank.questions] == ["q-good-one"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("key: [A]", "key: [E]"), "key E is not an option"),
+        (("key: [A]", "key: [A, B]"), "5 or more options"),
+        (('task: "1.2"', 'task: "2.1"'), "task 2.1 belongs to domain 2, not 1"),
+        (("services: [lambda]", "services: [lambada]"), "service 'lambada' is not a slug"),
+        (("difficulty: 2", "difficulty: 7"), "difficulty"),
+        (("https://docs.aws.amazon.com/lambda", "https://example.com/lambda"), "must be an https page"),
+        ((', D: "layers are read-only"', ""), "missing a line for wrong option(s) D"),
+        (("wrong: {B", "wrong: {A: x, B"), "has a line for A, which is not a wrong option"),
+        (('D: "Layers"', 'D: "Layers", E: "Extensions"'), "exactly 4 options"),
+        (("    explanation:", "    colour: red\n    explanation:"), "colour: Extra inputs are not permitted"),
+    ],
+)
+def test_each_question_error_has_its_message(tmp_path, change, expected):
+    body = GOOD_Q.replace(*change)
+    assert body != GOOD_Q
+    found = problems(tmp_path, questions=body)
+    assert any(expected in p for p in found), found
+    assert all("questions/x.yaml [q-good-one]: " in p for p in found), found
+
+
+def test_all_problems_are_reported_not_only_the_first(tmp_path):
+    body = GOOD_Q + GOOD_Q.replace("q-good-one", "q-good-two").replace("key: [A]", "key: [Z]")
+    body += GOOD_Q.replace("q-good-one", "q-good-three").replace("difficulty: 2", "difficulty: 0")
+    found = problems(tmp_path, questions=body)
+    assert any("[q-good-two]" in p for p in found) and any("[q-good-three]" in p for p in found)
+
+
+def test_choose_n_must_match_the_key(tmp_path):
+    five = GOOD_Q.replace('D: "Layers"}', 'D: "Layers", E: "Extensions"}').replace("key: [A]", "key: [A, B]")
+    five = five.replace('wrong: {B: "concurrency is unrelated", ', 'wrong: {E: "extensions are unrelated", ')
+    found = problems(tmp_path, questions=five)
+    assert any("must end with '(Choose TWO.)'" in p for p in found), found
+    fixed = five.replace("What should they change?", "What should they change? (Choose TWO.)")
+    assert load_bank(bank_dir(tmp_path, questions=fixed)).questions[0].multiple
+
+
+def test_duplicate_ids_and_near_duplicate_stems(tmp_path):
+    found = problems(tmp_path, questions=GOOD_Q + GOOD_Q)
+    assert any("id is used twice" in p for p in found)
+    near = GOOD_Q + GOOD_Q.replace("q-good-one", "q-good-two").replace("What should they change?", "What should they alter?")
+    found = problems(tmp_path, questions=near)
+    assert any("near-identical to q-good-one" in p for p in found)
+
+
+def test_yaml_errors_name_the_line(tmp_path):
+    found = problems(tmp_path, questions="  - id: [unclosed\n")
+    assert any("invalid YAML at line" in p for p in found)
+
+
+def test_yaml_aliases_are_refused(tmp_path):
+    bomb = '  - &a {id: x}\n  - *a\n'
+    found = problems(tmp_path, questions=bomb)
+    assert any("anchors and aliases" in p for p in found)
+
+
+def test_wrong_top_level_key(tmp_path):
+    (tmp_path / "questions").mkdir()
+    (tmp_path / "questions" / "x.yaml").write_text("question:\n  - id: x\n")
+    with pytest.raises(BankError, match="one key 'questions:'"):
+        load_bank(tmp_path)
+
+
+def test_near_duplicates_function():
+    pairs = near_duplicates([("a", "the quick brown fox jumps"), ("b", "the quick brown fox jumped"), ("c", "unrelated")])
+    assert [(a, b) for a, b, _ in pairs] == [("a", "b")]
+
+
+def test_every_shipped_content_file_loads(real_bank):
+    assert len(real_bank.questions) >= 20
+    assert any("Access-Control-Allow-Origin" in s.situation or "CORS" in s.solution for s in real_bank.scenarios)
+    seed_rows = [s for s in real_bank.scenarios]
+    assert len(seed_rows) >= 30
+
+
+def test_cli_check_and_stats_json():
+    exe = [sys.executable, "-m", "bot.cli"]
+    ok = subprocess.run([*exe, "content", "check"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    out = subprocess.run([*exe, "content", "stats", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    data = json.loads(out.stdout)
+    for key in ("questions", "scenarios", "facts", "multiple_response"):
+        assert isinstance(data[key], int)
+    assert set(data["by_domain"]) == {"1", "2", "3", "4"}
+    assert "1.1" in data["by_task"] and "lambda" in data["by_service"]
+    assert sum(data["by_domain"].values()) == data["questions"]
+
+
+def test_cli_check_fails_on_a_broken_bank(tmp_path):
+    bank_dir(tmp_path, questions=GOOD_Q.replace("key: [A]", "key: [Q]"))
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "content", "check", "--root", str(tmp_path)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 1 and "[q-good-one]" in r.stderr
