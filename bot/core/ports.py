@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.messages import Message
 from bot.core.models import ChannelRef, MemberRef
 
 
@@ -117,6 +118,9 @@ class Store(Protocol):
     async def record_answer(self, answer: AnswerIn) -> AnswerOutcome:
         """Durably record the first answer of a member to a post; later ones change nothing."""
 
+    async def answered_count(self, post_id: int) -> int:
+        """How many members answered the post (before and after the reveal)."""
+
     async def answer_counts(self, post_id: int) -> dict[str, int]:
         """Choice -> count for the post's answers given before the reveal."""
 
@@ -135,3 +139,32 @@ class Store(Protocol):
     async def rank_of(
         self, *, member: MemberRef, channel: str | None, since: float | None
     ) -> Ranked | None: ...
+
+    async def get_kv(self, key: str) -> str | None: ...
+
+    async def set_kv(self, key: str, value: str) -> None: ...
+
+
+class PostError(StudybotError):
+    """A platform refused or failed a post. `permanent` errors (channel gone, permission missing,
+    bot not in channel) need a person to act; others (rate limit, network) may succeed on retry."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class Poster(Protocol):
+    """What the scheduler needs from a platform adapter. Each method raises PostError."""
+
+    platform: str
+
+    async def post(self, channel: ChannelRef, message: Message) -> str:
+        """Post `message` in the channel; returns the platform's message id."""
+
+    async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        """Replace the content of an earlier post (e.g. the reveal, the answered count)."""
+
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+        """Reply under an earlier post (a thread on Slack, a reply on Discord)."""

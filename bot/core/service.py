@@ -358,12 +358,25 @@ class StudyService:
             created_at=self.clock.now().timestamp(),
         )
 
-    def daily_message(self, post: Post) -> Message:
+    def daily_message(self, post: Post, *, answered: int | None = None) -> Message:
         question = self.bank.question(post.question_id)
         if question is None:
             return Message(text=texts.EXPIRED, ephemeral=False)
         title = f"Daily question, {post.local_date}: {question.task} {self._task_title(question.task)}"
-        return self.question_message(question, post, title=title, ephemeral=False)
+        msg = self.question_message(question, post, title=title, ephemeral=False)
+        if answered is not None:
+            msg = replace(msg, footer=f"{msg.footer} {answered} answered so far.")
+        return msg
+
+    async def daily_view(self, post_id: int) -> tuple[Post, Message] | None:
+        """The current face of a daily post: the question with its live answered count, or the
+        reveal once revealed. None for an unknown post. Adapters use it to refresh the post."""
+        post = await self.store.get_post(post_id)
+        if post is None or post.kind != "daily":
+            return None
+        if post.revealed_at is not None:
+            return post, await self.reveal_message(post)
+        return post, self.daily_message(post, answered=await self.store.answered_count(post.id))
 
     async def reveal(self, post_id: int) -> Message | None:
         """Reveal a post once; None when it was revealed already (by this or another process)."""
