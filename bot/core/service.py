@@ -329,6 +329,24 @@ class StudyService:
             ephemeral=False,
         )
 
+    async def remember_platform_timezone(self, member: MemberRef, tz: str | None) -> None:
+        """Adopt the member's platform profile time zone when they never set one themselves."""
+        if not tz or await self.store.get_member_timezone(member):
+            return
+        try:
+            zone(tz)
+        except UsageError:
+            return
+        await self.store.set_member_timezone(member, tz)
+
+    async def subscription_failed(self, channel: ChannelRef, reason: str) -> None:
+        """Record that the channel cannot receive posts (bot not invited, permission missing):
+        the schedule stays saved but inactive, with the reason shown in `/dva daily status`."""
+        sub = await self.store.get_subscription(channel)
+        if sub is None:
+            return
+        await self._save_subscription(replace(sub, active=False, last_error=reason[:300]))
+
     async def _save_subscription(self, sub: Subscription) -> None:
         await self.store.put_subscription(sub)
         for listener in self._subscription_listeners:
