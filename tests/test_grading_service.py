@@ -65,8 +65,11 @@ async def test_answer_after_reveal_is_practice_only(service, store, channel, clo
     bob, carol = member("bob"), member("carol")
     key = " ".join(sorted(q.key))
     await service.answer(member=bob, post_id=post.id, raw_choice=key)
-    reveal = await service.reveal(post.id)
-    assert reveal is not None and "1 of 1 answered right" in reveal.text
+    revealed = await service.reveal(post.id)
+    assert revealed is not None
+    face, why = revealed
+    assert "1 of 1 answered right" in face.footer and all(b.disabled for b in face.buttons)
+    assert q.explanation in why.text
     assert await service.reveal(post.id) is None  # once only
     late = await service.answer(member=carol, post_id=post.id, raw_choice=key)
     assert texts.AFTER_REVEAL in late.text and "+1 points (practice)" in late.text

@@ -22,11 +22,11 @@ async def test_migrations_from_empty_are_applied_once(tmp_path):
     path = tmp_path / "m.db"
     s = SQLiteStore(path)
     await s.start()
-    assert await s.applied_migrations() == [1]
+    assert await s.applied_migrations() == [1, 2]
     await s.aclose()
     s2 = SQLiteStore(path)
     await s2.start()  # a second start finds nothing to do
-    assert await s2.applied_migrations() == [1]
+    assert await s2.applied_migrations() == [1, 2]
     await s2.aclose()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

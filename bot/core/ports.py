@@ -96,9 +96,22 @@ class Store(Protocol):
         """Question ids of the channel's daily posts, oldest first."""
 
     async def claim_daily(
-        self, *, channel: ChannelRef, local_date: str, question_id: str, created_at: float
+        self, *, channel: ChannelRef, local_date: str, question_id: str, created_at: float,
+        lease_seconds: float = 300.0,
     ) -> tuple[Post, bool]:
-        """Claim (channel, local_date) once; returns the post and whether this call created it."""
+        """Claim (channel, local_date) once; returns the post and whether this call created it.
+        The claimer holds the delivery lease for `lease_seconds`."""
+
+    async def lease_post(self, post_id: int, *, now: float, seconds: float) -> Post | None:
+        """Take the expired delivery lease of an undelivered post (counting an attempt); None if
+        it is delivered, failed, or leased by someone else."""
+
+    async def mark_post_failed(self, post_id: int) -> None: ...
+
+    async def undelivered_posts(self, *, since: float) -> list[Post]: ...
+
+    async def channel_members(self, channel: ChannelRef, *, since: float) -> list[str]:
+        """Members who answered in the channel since the instant."""
 
     async def create_quiz(self, *, channel: ChannelRef, question_id: str, created_at: float) -> Post: ...
 
@@ -133,7 +146,8 @@ class Store(Protocol):
         """(points, answers, right answers) of the member, all time."""
 
     async def leaderboard(
-        self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int
+        self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int,
+        until: float | None = None,
     ) -> list[Ranked]: ...
 
     async def rank_of(

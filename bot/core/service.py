@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from bot.core import texts
 from bot.core.clock import Clock
@@ -396,14 +396,16 @@ class StudyService:
             return post, await self.reveal_message(post)
         return post, self.daily_message(post, answered=await self.store.answered_count(post.id))
 
-    async def reveal(self, post_id: int) -> Message | None:
-        """Reveal a post once; None when it was revealed already (by this or another process)."""
+    async def reveal(self, post_id: int) -> tuple[Message, Message] | None:
+        """Reveal a post once: (the post's new face, the explanation to reply under it); None
+        when it was revealed already (by this or another process)."""
         post = await self.store.get_post(post_id)
         if post is None or not await self.store.mark_revealed(post_id, self.clock.now().timestamp()):
             return None
-        return await self.reveal_message(post)
+        return await self.reveal_message(post), self.reveal_reply(post)
 
     async def reveal_message(self, post: Post) -> Message:
+        """The revealed post: stem, each option's share of the votes, the key, buttons disabled."""
         question = self.bank.question(post.question_id)
         if question is None:
             return Message(text=texts.EXPIRED, ephemeral=False)
@@ -419,13 +421,50 @@ class StudyService:
         for letter, text in question.options:
             pct = 100 * per_letter[letter] / total if total else 0
             mark = "✅" if letter in question.key else "▫️"
-            shares.append(f"{mark} {letter}. {text[:80]}: {per_letter[letter]} ({pct:.0f} %)")
-        body = [f"The answer is *{question.key_text}*. {right} of {total} answered right.", question.explanation]
+            shares.append(f"{mark} {letter}. {text} ({per_letter[letter]} vote(s), {pct:.0f} %)")
+        buttons = tuple(
+            Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter), disabled=True)
+            for letter in question.letters
+        ) if len(question.key) == 1 else ()
+        return Message(
+            title=f"Revealed: daily question {post.local_date}", text=question.stem, lines=tuple(shares),
+            footer=f"The answer is {question.key_text}. {right} of {total} answered right. "
+            "Late answers still earn practice points.",
+            ephemeral=False, post_id=post.id, buttons=buttons, choose=len(question.key),
+        )
+
+    def reveal_reply(self, post: Post) -> Message:
+        question = self.bank.question(post.question_id)
+        if question is None:
+            return Message(text=texts.EXPIRED, ephemeral=False)
+        body = [f"*The answer is {question.key_text}.* {question.explanation}"]
         body += [f"{letter}: {why}" for letter, why in question.wrong]
         body.append(f"Read more: {question.references[0]}")
-        buttons = tuple(Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter), disabled=True)
-                        for letter in question.letters) if len(question.key) == 1 else ()
-        return Message(
-            title=f"Answer: daily question {post.local_date}", text="\n".join(body), lines=tuple(shares),
-            ephemeral=False, post_id=post.id, buttons=buttons,
+        return Message(title="Why", text="\n".join(body), ephemeral=False, post_id=post.id)
+
+    async def weekly_digest(self, channel: ChannelRef, tz: str) -> Message | None:
+        """Last week's top 5 of the channel and the longest current streaks; None if nobody played."""
+        now = self.clock.now()
+        this_week = period_start(now, "week", tz)
+        last_week = this_week - timedelta(days=7)
+        top = await self.store.leaderboard(
+            platform=channel.platform, workspace=channel.workspace, channel=channel.channel,
+            since=last_week.timestamp(), until=this_week.timestamp(), limit=5,
         )
+        users = await self.store.channel_members(channel, since=(now - timedelta(days=14)).timestamp())
+        streaks = []
+        for user in users:
+            m = MemberRef(channel.platform, channel.workspace, user)
+            mtz, _ = await self.member_timezone(m, channel)
+            s = await self.streak(m, mtz)
+            if s.current > 0:
+                streaks.append((s.current, user))
+        streaks.sort(key=lambda x: (-x[0], x[1]))
+        if not top and not streaks:
+            return None
+        lines = ["*Last week's top 5*"] + [f"{r.rank}. {mention(r.user)}: {r.points}" for r in top]
+        if not top:
+            lines.append("Nobody scored last week.")
+        lines.append("*Longest current streaks*")
+        lines += [f"{mention(user)}: {n} day(s)" for n, user in streaks[:5]] or ["No streaks yet."]
+        return Message(title="Weekly digest", text="\n".join(lines), ephemeral=False)

@@ -211,14 +211,16 @@ class SQLiteStore:
         return [r[0] for r in rows]
 
     async def claim_daily(
-        self, *, channel: ChannelRef, local_date: str, question_id: str, created_at: float
+        self, *, channel: ChannelRef, local_date: str, question_id: str, created_at: float,
+        lease_seconds: float = 300.0,
     ) -> tuple[Post, bool]:
         try:
             async with self._tx() as db:
                 cur = await db.execute(
-                    "INSERT INTO posts (platform, workspace, channel, kind, question_id, local_date, created_at) "
-                    "VALUES (?, ?, ?, 'daily', ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (channel.platform, channel.workspace, channel.channel, question_id, local_date, created_at),
+                    "INSERT INTO posts (platform, workspace, channel, kind, question_id, local_date, created_at, lease_until) "
+                    "VALUES (?, ?, ?, 'daily', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (channel.platform, channel.workspace, channel.channel, question_id, local_date, created_at,
+                     created_at + lease_seconds),
                 )
                 created = cur.rowcount == 1
                 row = await (await db.execute(
@@ -260,6 +262,33 @@ class SQLiteStore:
             "UPDATE posts SET attempts=attempts+1, failed=? WHERE id=?", (int(failed), post_id)
         )
         return await self.get_post(post_id)
+
+    async def lease_post(self, post_id: int, *, now: float, seconds: float) -> Post | None:
+        """Take the delivery lease of an undelivered daily post whose lease expired; the post
+        (with its attempt counted) when this call got it, else None."""
+        taken = await self._write(
+            "UPDATE posts SET attempts=attempts+1, lease_until=? WHERE id=? AND message_id IS NULL AND failed=0 "
+            "AND (lease_until IS NULL OR lease_until <= ?)",
+            (now + seconds, post_id, now),
+        )
+        return await self.get_post(post_id) if taken == 1 else None
+
+    async def mark_post_failed(self, post_id: int) -> None:
+        await self._write("UPDATE posts SET failed=1 WHERE id=? AND message_id IS NULL", (post_id,))
+
+    async def undelivered_posts(self, *, since: float) -> list[Post]:
+        rows = await self._fetchall(
+            f"SELECT {_POST_COLS} FROM posts WHERE kind='daily' AND message_id IS NULL AND failed=0 AND created_at >= ? ORDER BY id",
+            (since,),
+        )
+        return [_post(r) for r in rows]
+
+    async def channel_members(self, channel: ChannelRef, *, since: float) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT DISTINCT user_id FROM answers WHERE platform=? AND workspace=? AND channel=? AND answered_at >= ?",
+            (channel.platform, channel.workspace, channel.channel, since),
+        )
+        return [r[0] for r in rows]
 
     async def mark_revealed(self, post_id: int, at: float) -> bool:
         return await self._write(
@@ -380,8 +409,13 @@ class SQLiteStore:
         )
         return row[0], row[1], row[2]
 
-    def _board_filter(self, platform: str, workspace: str, channel: str | None, since: float | None) -> tuple[str, tuple]:
+    def _board_filter(
+        self, platform: str, workspace: str, channel: str | None, since: float | None, until: float | None = None
+    ) -> tuple[str, tuple]:
         where, params = ["platform=?", "workspace=?"], [platform, workspace]
+        if until is not None:
+            where.append("answered_at<?")
+            params.append(until)
         if channel is not None:
             where.append("channel=?")
             params.append(channel)
@@ -391,9 +425,10 @@ class SQLiteStore:
         return " AND ".join(where), tuple(params)
 
     async def leaderboard(
-        self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int
+        self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int,
+        until: float | None = None,
     ) -> list[Ranked]:
-        where, params = self._board_filter(platform, workspace, channel, since)
+        where, params = self._board_filter(platform, workspace, channel, since, until)
         rows = await self._fetchall(
             f"SELECT user_id, SUM(points) AS p FROM answers WHERE {where} GROUP BY user_id HAVING p > 0 "
             "ORDER BY p DESC, user_id LIMIT ?",

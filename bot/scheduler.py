@@ -1,0 +1,266 @@
+"""Daily posts and reveals on APScheduler 3.11: exactly once per channel per day.
+
+Subscriptions in the store are the source of truth. Each active one gets two cron jobs (post and
+reveal, days by name, in the subscription's time zone); a sweep every minute catches what cron
+cannot: a post time inside a spring-forward gap (posted at the first valid minute after it), posts
+missed during downtime (within STUDYBOT_CATCHUP_HOURS), deliveries that did not finish (retried
+with backoff under a lease, at most `max_attempts`), and reveals that are due.
+
+Exactly once comes from the store, not from the process: a post is claimed per (channel, local
+date) under a unique key, and a retry needs the post's expired delivery lease. So a cron job that
+fires twice on a fall-back day, a retry, and a second bot process on the same database all post
+once. The one window left for a duplicate: the process dies after the platform accepted the post
+and before the store recorded its message id; after the lease expires another attempt posts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.core.clock import Clock
+from bot.core.models import ChannelRef
+from bot.core.ports import Post, Poster, PostError, Subscription
+from bot.core.service import StudyService
+from bot.core.timeutil import DAY_NAMES, at_local, local_date
+
+log = logging.getLogger(__name__)
+
+
+def _key(channel: ChannelRef) -> str:
+    return f"{channel.platform}:{channel.workspace}:{channel.channel}"
+
+
+class DailyScheduler:
+    def __init__(
+        self, *, service: StudyService, posters: dict[str, Poster], clock: Clock, catchup_hours: float = 3.0,
+        concurrency: int = 50, retry_after: float = 300.0, max_attempts: int = 5, sweep_minutes: int = 1,
+        reload_seconds: float = 600.0,
+    ) -> None:
+        self.service = service
+        self.store = service.store
+        self.posters = posters
+        self.clock = clock
+        self.catchup = timedelta(hours=catchup_hours)
+        self.retry_after = retry_after
+        self.max_attempts = max_attempts
+        self.sweep_minutes = sweep_minutes
+        self.reload_seconds = reload_seconds
+        self._limits = {platform: asyncio.Semaphore(concurrency) for platform in posters}
+        self._subs: dict[str, Subscription] = {}
+        self._done: set[tuple[str, str]] = set()  # (channel key, local date) known to be claimed
+        self._inflight: set[asyncio.Task] = set()
+        self._last_reload = 0.0
+        self.aps: AsyncIOScheduler | None = None
+
+    # ----- life cycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start inside the running loop; rebuild jobs from the store and catch up at once."""
+        self.aps = AsyncIOScheduler(
+            timezone=UTC,
+            # Many jobs share 09:00: never drop one because the loop was busy for a second.
+            job_defaults={"coalesce": True, "misfire_grace_time": max(60, int(self.catchup.total_seconds())),
+                          "max_instances": 2},
+        )
+        self.aps.start()
+        await self.reload()
+        # On whole minutes, so a post time in a spring-forward gap goes out at the first valid minute.
+        self.aps.add_job(self._tracked, CronTrigger(minute=f"*/{self.sweep_minutes}", second=0, timezone=UTC),
+                         args=[self.sweep], id="sweep", replace_existing=True)
+        self.service.on_subscription_changed(self.subscription_changed)
+        await self._tracked(self.sweep)
+
+    async def aclose(self) -> None:
+        if self.aps is not None:
+            self.aps.shutdown(wait=False)
+            self.aps = None
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for every job started so far (tests and shutdown)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    async def _tracked(self, fn, *args) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await fn(*args)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    # ----- jobs ---------------------------------------------------------------------------
+    async def reload(self) -> None:
+        subs = await self.store.list_subscriptions(active_only=False)
+        self._last_reload = self.clock.now().timestamp()
+        for sub in subs:
+            if sub.channel.platform in self.posters:
+                self._subs[_key(sub.channel)] = sub
+                self._schedule(sub)
+
+    async def subscription_changed(self, sub: Subscription) -> None:
+        if sub.channel.platform not in self.posters:
+            return
+        self._subs[_key(sub.channel)] = sub
+        self._schedule(sub)
+
+    def _schedule(self, sub: Subscription) -> None:
+        assert self.aps is not None
+        key = _key(sub.channel)
+        for kind in ("post", "reveal"):
+            if not sub.active and self.aps.get_job(f"{kind}:{key}"):
+                self.aps.remove_job(f"{kind}:{key}")
+        if not sub.active:
+            return
+        for kind, hhmm in (("post", sub.time), ("reveal", sub.reveal)):
+            hour, minute = (int(x) for x in hhmm.split(":"))
+            trigger = CronTrigger(day_of_week=sub.days, hour=hour, minute=minute, timezone=sub.timezone)
+            fn = self.post_due if kind == "post" else self.reveal_due
+            self.aps.add_job(self._tracked, trigger, args=[self._guarded, fn, key], id=f"{kind}:{key}",
+                             replace_existing=True)
+
+    async def _guarded(self, fn, key: str) -> None:
+        """One channel's failure is logged and recorded, and never stops the others."""
+        sub = self._subs.get(key)
+        if sub is None or not sub.active:
+            return
+        try:
+            await fn(sub)
+        except Exception as exc:  # noqa: BLE001 - isolate channels from each other
+            log.exception("daily job failed", extra={"platform": sub.channel.platform,
+                                                      "workspace": sub.channel.workspace, "channel": sub.channel.channel})
+            try:
+                await self.store.set_subscription_error(sub.channel, f"{type(exc).__name__}: {exc}"[:300])
+            except Exception:  # noqa: BLE001
+                log.exception("could not record the failure")
+
+    async def sweep(self) -> None:
+        now = self.clock.now()
+        if now.timestamp() - self._last_reload >= self.reload_seconds:
+            await self.reload()
+        subs = [s for s in self._subs.values() if s.active]
+        await asyncio.gather(*[self._guarded(self.post_due, _key(s.channel)) for s in subs])
+        await asyncio.gather(*[self._guarded(self.reveal_due, _key(s.channel)) for s in subs])
+        await self.retry_undelivered()
+
+    # ----- posting ------------------------------------------------------------------------
+    def due_at(self, sub: Subscription, day: date) -> datetime | None:
+        if DAY_NAMES[day.weekday()] not in sub.days.split(","):
+            return None
+        return at_local(day, sub.time, sub.timezone)
+
+    async def post_due(self, sub: Subscription) -> None:
+        """Post today's question if its time has come (within the catch-up window) and nobody
+        has claimed it yet."""
+        now = self.clock.now()
+        today = local_date(now, sub.timezone)
+        marker = (_key(sub.channel), today.isoformat())
+        if marker in self._done:
+            return
+        due = self.due_at(sub, today)
+        if due is None or now < due:
+            return
+        if now > due + self.catchup:
+            if await self.store.get_daily(sub.channel, today.isoformat()) is None:
+                log.warning("daily post of %s skipped: more than %s late", today, self.catchup,
+                            extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
+            self._done.add(marker)
+            return
+        await self._reveal_older(sub, today)
+        post, created = await self.service.claim_daily(sub.channel, sub.timezone)
+        self._done.add(marker)
+        if not created:
+            return
+        await self._digest_if_first_of_week(sub, today)
+        await self._deliver(sub, post)
+
+    async def _deliver(self, sub: Subscription, post: Post) -> None:
+        poster = self.posters[sub.channel.platform]
+        message = self.service.daily_message(post, answered=0)
+        if sub.last_error:
+            # The channel hears about the last failure on the next successful post.
+            message = replace(message, text=f"(Note: {sub.last_error})\n\n{message.text}")
+        try:
+            async with self._limits[sub.channel.platform]:
+                message_id = await poster.post(sub.channel, message)
+        except PostError as exc:
+            log.warning("daily post failed: %s", exc.reason,
+                        extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
+            await self.store.set_subscription_error(sub.channel, f"posting failed: {exc.reason}")
+            return
+        await self.store.set_post_message(post.id, message_id)
+        if sub.last_error:
+            await self.store.set_subscription_error(sub.channel, None)
+            self._subs[_key(sub.channel)] = replace(sub, last_error=None)
+
+    async def retry_undelivered(self) -> None:
+        now = self.clock.now()
+        for post in await self.store.undelivered_posts(since=(now - timedelta(days=2)).timestamp()):
+            sub = self._subs.get(_key(post.channel))
+            if sub is None or post.channel.platform not in self.posters:
+                continue
+            backoff = self.retry_after * (2 ** post.attempts)
+            leased = await self.store.lease_post(post.id, now=now.timestamp(), seconds=backoff)
+            if leased is None:
+                continue
+            if leased.attempts > self.max_attempts:
+                await self.store.mark_post_failed(post.id)
+                error = f"the daily question of {post.local_date} could not be posted after {self.max_attempts} attempts"
+                await self.store.set_subscription_error(post.channel, error)
+                self._subs[_key(post.channel)] = replace(sub, last_error=error)
+                continue
+            await self._deliver(self._subs.get(_key(post.channel), sub), leased)
+
+    async def _digest_if_first_of_week(self, sub: Subscription, today: date) -> None:
+        if not sub.digest:
+            return
+        monday = today - timedelta(days=today.weekday())
+        for i in range((today - monday).days):
+            if await self.store.get_daily(sub.channel, (monday + timedelta(days=i)).isoformat()):
+                return
+        digest = await self.service.weekly_digest(sub.channel, sub.timezone)
+        if digest is None:
+            return
+        try:
+            async with self._limits[sub.channel.platform]:
+                await self.posters[sub.channel.platform].post(sub.channel, digest)
+        except PostError as exc:
+            log.warning("weekly digest failed: %s", exc.reason, extra={"channel": sub.channel.channel})
+
+    # ----- reveals ------------------------------------------------------------------------
+    async def reveal_due(self, sub: Subscription) -> None:
+        now = self.clock.now()
+        for post in await self.store.posts_to_reveal(before=now.timestamp()):
+            if post.channel != sub.channel or post.local_date is None:
+                continue
+            reveal_at = at_local(date.fromisoformat(post.local_date), sub.reveal, sub.timezone)
+            if now >= reveal_at:
+                await self._reveal(sub, post)
+
+    async def _reveal_older(self, sub: Subscription, today: date) -> None:
+        """Always reveal the previous question before the next one is posted."""
+        for post in await self.store.posts_to_reveal(before=self.clock.now().timestamp()):
+            if post.channel == sub.channel and post.local_date and post.local_date < today.isoformat():
+                await self._reveal(sub, post)
+
+    async def _reveal(self, sub: Subscription, post: Post) -> None:
+        revealed = await self.service.reveal(post.id)
+        if revealed is None or post.message_id is None:
+            return
+        face, why = revealed
+        poster = self.posters[sub.channel.platform]
+        try:
+            async with self._limits[sub.channel.platform]:
+                await poster.update(sub.channel, post.message_id, face)
+                await poster.reply(sub.channel, post.message_id, why)
+        except PostError as exc:
+            log.warning("reveal failed: %s", exc.reason, extra={"channel": sub.channel.channel})
+            await self.store.set_subscription_error(sub.channel, f"reveal failed: {exc.reason}")
+

@@ -1,0 +1,234 @@
+"""The scheduler on a fake clock and the real APScheduler: exactly one post and one reveal per
+scheduled day through DST, restarts, two instances, crashes, downtime and failing channels."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.clock import FakeClock
+from bot.core.models import ChannelRef
+from bot.core.ports import Subscription
+from bot.core.service import StudyService
+from bot.core.timeutil import DAY_NAMES
+from bot.scheduler import DailyScheduler
+from storage.sqlite.store import SQLiteStore
+from tests.sched_harness import FakePoster, patch_apscheduler_clock, run_until, settle
+
+WEEKDAYS = "mon,tue,wed,thu,fri"
+EVERY_DAY = ",".join(DAY_NAMES)
+
+
+def sub(channel: str, hhmm: str, tz: str, days: str, reveal: str) -> Subscription:
+    return Subscription(channel=ChannelRef("fake", "W1", channel), time=hhmm, timezone=tz, days=days, reveal=reveal)
+
+
+SUBS = [
+    sub("berlin", "09:00", "Europe/Berlin", WEEKDAYS, "17:00"),
+    sub("newyork", "02:30", "America/New_York", EVERY_DAY, "12:00"),  # in the spring-forward gap on Mar 8
+    sub("sydney", "02:30", "Australia/Sydney", EVERY_DAY, "12:00"),  # repeated on the fall-back night of Apr 5
+    sub("kolkata", "09:00", "Asia/Kolkata", "mon,wed,fri", "18:00"),
+]
+
+
+@pytest.fixture
+def sim(monkeypatch, bank, tmp_path):
+    clock = FakeClock(datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
+    patch_apscheduler_clock(monkeypatch, clock)
+    return clock
+
+
+def make(bank, store, clock, poster, **kw) -> DailyScheduler:
+    service = StudyService(bank=bank, store=store, clock=clock)
+    return DailyScheduler(service=service, posters={"fake": poster}, clock=clock, sweep_minutes=kw.pop("sweep", 15), **kw)
+
+
+def expected_days(s: Subscription, start: datetime, end: datetime) -> set[date]:
+    tz = ZoneInfo(s.timezone)
+    out = set()
+    d = start.astimezone(tz).date()
+    while d <= end.astimezone(tz).date():
+        h, m = map(int, s.time.split(":"))
+        due = datetime.combine(d, time(h, m), tzinfo=tz)
+        if DAY_NAMES[d.weekday()] in s.days and start <= due.astimezone(UTC) and due.astimezone(UTC) + timedelta(hours=1) <= end:
+            out.add(d)
+        d += timedelta(days=1)
+    return out
+
+
+async def simulate(bank, tmp_path, clock, start, days, restarts=4, seed=7):
+    clock.set(start)
+    end = start + timedelta(days=days)
+    store = SQLiteStore(tmp_path / "sim.db")
+    await store.start()
+    for s in SUBS:
+        await store.put_subscription(s)
+    poster = FakePoster(clock)
+    rng = random.Random(seed)
+    cuts = sorted(start + timedelta(minutes=rng.randrange(0, days * 1440)) for _ in range(restarts)) + [end]
+    for cut in cuts:
+        sched = make(bank, store, clock, poster)
+        await sched.start()
+        await settle([sched])
+        await run_until(clock, [sched], cut)
+        await sched.aclose()
+        clock.advance(minutes=rng.choice([1, 7, 30]))  # a short restart gap
+    await store.aclose()
+    return poster, end
+
+
+def check_exactly_once(poster: FakePoster, start, end):
+    for s in SUBS:
+        posts = poster.daily_posts(s.channel.channel)
+        tz = ZoneInfo(s.timezone)
+        days = [p[2].astimezone(tz).date() for p in posts]
+        assert Counter(days).most_common(1)[0][1] == 1, f"{s.channel.channel} posted twice on a day"
+        assert set(days) == expected_days(s, start, end), s.channel.channel
+        ids = {p[3] for p in posts}
+        reveals = [u for u in poster.updates if u[1] in ids]
+        assert len(reveals) == len({u[1] for u in reveals}), "a post was revealed twice"
+        # Every post but possibly the last is revealed.
+        assert len({u[1] for u in reveals}) >= len(posts) - 1
+
+
+async def test_sixty_days_spring_forward_and_sydney_fall_back_with_restarts(bank, tmp_path, sim):
+    start = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    poster, end = await simulate(bank, tmp_path, sim, start, 60)
+    check_exactly_once(poster, start, end)
+    ny = {p[2].astimezone(ZoneInfo("America/New_York")).date(): p[2].astimezone(ZoneInfo("America/New_York"))
+          for p in poster.daily_posts("newyork")}
+    # 02:30 does not exist on 2026-03-08 in New York: posted once at the first valid minute, 03:00.
+    assert ny[date(2026, 3, 8)].time() == time(3, 0)
+    assert ny[date(2026, 3, 9)].time() == time(2, 30)
+    syd = [p[2].astimezone(ZoneInfo("Australia/Sydney")) for p in poster.daily_posts("sydney")]
+    assert sum(1 for t in syd if t.date() == date(2026, 4, 5)) == 1
+
+
+async def test_sixty_days_autumn_changes_with_restarts(bank, tmp_path, sim):
+    start = datetime(2026, 9, 20, 0, 0, tzinfo=UTC)
+    poster, end = await simulate(bank, tmp_path, sim, start, 60, seed=11)
+    check_exactly_once(poster, start, end)
+    berlin = [p[2].astimezone(ZoneInfo("Europe/Berlin")) for p in poster.daily_posts("berlin")]
+    assert all(t.time() == time(9, 0) for t in berlin)  # 09:00 local on both sides of Oct 25
+
+
+async def test_two_instances_on_one_sqlite_file_post_once(bank, tmp_path, sim):
+    sim.set(datetime(2026, 3, 2, 0, 0, tzinfo=UTC))
+    s1, s2 = SQLiteStore(tmp_path / "two.db"), SQLiteStore(tmp_path / "two.db")
+    await s1.start()
+    await s2.start()
+    for s in SUBS:
+        await s1.put_subscription(s)
+    poster = FakePoster(sim)
+    a, b = make(bank, s1, sim, poster), make(bank, s2, sim, poster)
+    await a.start()
+    await b.start()
+    await run_until(sim, [a, b], datetime(2026, 3, 9, 0, 0, tzinfo=UTC))
+    await a.aclose()
+    await b.aclose()
+    per_day = Counter((p[0].channel, p[2].date()) for p in poster.daily_posts())
+    assert per_day and max(per_day.values()) == 1
+    assert len(poster.daily_posts("berlin")) == 5
+    assert len(poster.updates) == len({u[1] for u in poster.updates})
+    await s1.aclose()
+    await s2.aclose()
+
+
+async def test_crash_after_claim_is_retried_once(bank, store, tmp_path, sim):
+    sim.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # 09:00 Berlin
+    berlin = SUBS[0]
+    await store.put_subscription(berlin)
+    service = StudyService(bank=bank, store=store, clock=sim)
+    post, created = await service.claim_daily(berlin.channel, berlin.timezone)  # then the process "dies"
+    assert created
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await settle([sched])
+    assert poster.daily_posts() == []  # the lease of the crashed claimer has not expired yet
+    await run_until(sim, [sched], datetime(2026, 3, 2, 8, 20, tzinfo=UTC))
+    await sched.aclose()
+    assert len(poster.daily_posts()) == 1
+    assert (await store.get_post(post.id)).message_id == poster.daily_posts()[0][3]
+
+
+async def test_retries_back_off_and_give_up_then_report(bank, store, sim):
+    sim.set(datetime(2026, 3, 2, 7, 59, tzinfo=UTC))
+    berlin = SUBS[0]
+    await store.put_subscription(berlin)
+    poster = FakePoster(sim)
+    poster.failing["berlin"] = "not_in_channel"
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 3, 7, 0, tzinfo=UTC))
+    post = await store.get_daily(berlin.channel, "2026-03-02")
+    assert post.failed and post.attempts == 6  # the first try plus 5 retries, the last one marking it failed
+    status = await sched.service.daily_status(berlin.channel)
+    assert "could not be posted after 5 attempts" in status.text
+    del poster.failing["berlin"]
+    await run_until(sim, [sched], datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
+    await sched.aclose()
+    [(_, msg, _, _)] = poster.daily_posts()
+    assert "could not be posted after 5 attempts" in msg.text  # reported on the next successful post
+    assert (await store.get_subscription(berlin.channel)).last_error is None
+
+
+@pytest.mark.parametrize(("back_at", "posted"), [(datetime(2026, 3, 2, 9, 30, tzinfo=UTC), True),
+                                                 (datetime(2026, 3, 2, 11, 30, tzinfo=UTC), False)])
+async def test_downtime_caught_up_within_grace_and_skipped_after(bank, store, sim, back_at, posted):
+    berlin = SUBS[0]  # due 08:00 UTC on 2026-03-02; catch-up window 3 hours
+    await store.put_subscription(berlin)
+    sim.set(back_at)
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster)
+    await sched.start()
+    await settle([sched])
+    await sched.aclose()
+    assert len(poster.daily_posts()) == (1 if posted else 0)
+    assert (await store.get_daily(berlin.channel, "2026-03-02") is not None) == posted
+
+
+async def test_one_failing_channel_does_not_delay_the_others(bank, store, sim):
+    sim.set(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    channels = [sub(f"c{i:02d}", "09:00", "Europe/Berlin", WEEKDAYS, "17:00") for i in range(30)]
+    for s in channels:
+        await store.put_subscription(s)
+    poster = FakePoster(sim)
+    poster.failing["c07"] = "channel_not_found"
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    await sched.aclose()
+    times = defaultdict(list)
+    for ch, _, at, _ in poster.daily_posts():
+        times[ch.channel].append(at)
+    assert len(times) == 29 and "c07" not in times
+    assert all(ts == [datetime(2026, 3, 2, 8, 0, tzinfo=UTC)] for ts in times.values())
+    assert "channel_not_found" in (await store.get_subscription(channels[7].channel)).last_error
+
+
+async def test_reveal_once_at_its_time_with_vote_shares(bank, store, sim):
+    from tests.conftest import member
+
+    sim.set(datetime(2026, 3, 2, 7, 59, tzinfo=UTC))
+    berlin = SUBS[0]
+    await store.put_subscription(berlin)
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 8, 1, tzinfo=UTC))
+    [(_, msg, _, mid)] = poster.daily_posts()
+    q = bank.by_id[(await store.get_post(msg.post_id)).question_id]
+    await sched.service.answer(member=member("ann", "W1").__class__("fake", "W1", "ann"), post_id=msg.post_id,
+                               raw_choice="".join(sorted(q.key)))
+    await run_until(sim, [sched], datetime(2026, 3, 2, 15, 59, tzinfo=UTC))
+    assert poster.updates == []
+    await run_until(sim, [sched], datetime(2026, 3, 2, 16, 1, tzinfo=UTC))
+    await sched.aclose()
+    [(_, upd_id, face)] = poster.updates
+    assert upd_id == mid and "1 of 1 answered right" in face.footer
+    assert len(poster.replies) == 1 and q.explanation in poster.replies[0][2].text
