@@ -101,8 +101,15 @@ class DailyScheduler:
         subs = await self.store.list_subscriptions(active_only=False)
         self._last_reload = self.clock.now().timestamp()
         for sub in subs:
-            if sub.channel.platform in self.posters:
-                self._subs[_key(sub.channel)] = sub
+            key = _key(sub.channel)
+            if sub.channel.platform not in self.posters:
+                continue
+            old = self._subs.get(key)
+            self._subs[key] = sub
+            # Rebuild the cron jobs only when the schedule itself changed (in another process).
+            if old is None or (old.time, old.timezone, old.days, old.reveal, old.active) != (
+                sub.time, sub.timezone, sub.days, sub.reveal, sub.active
+            ):
                 self._schedule(sub)
 
     async def subscription_changed(self, sub: Subscription) -> None:
@@ -126,13 +133,13 @@ class DailyScheduler:
             self.aps.add_job(self._tracked, trigger, args=[self._guarded, fn, key], id=f"{kind}:{key}",
                              replace_existing=True)
 
-    async def _guarded(self, fn, key: str) -> None:
+    async def _guarded(self, fn, key: str, *args) -> None:
         """One channel's failure is logged and recorded, and never stops the others."""
         sub = self._subs.get(key)
         if sub is None or not sub.active:
             return
         try:
-            await fn(sub)
+            await fn(sub, *args)
         except Exception as exc:  # noqa: BLE001 - isolate channels from each other
             log.exception("daily job failed", extra={"platform": sub.channel.platform,
                                                       "workspace": sub.channel.workspace, "channel": sub.channel.channel})
@@ -147,7 +154,13 @@ class DailyScheduler:
             await self.reload()
         subs = [s for s in self._subs.values() if s.active]
         await asyncio.gather(*[self._guarded(self.post_due, _key(s.channel)) for s in subs])
-        await asyncio.gather(*[self._guarded(self.reveal_due, _key(s.channel)) for s in subs])
+        # One query for every unrevealed post, not one per channel.
+        pending: dict[str, list[Post]] = {}
+        for post in await self.store.posts_to_reveal(before=now.timestamp()):
+            pending.setdefault(_key(post.channel), []).append(post)
+        await asyncio.gather(*[
+            self._guarded(self._reveal_if_due, key, posts) for key, posts in pending.items() if key in self._subs
+        ])
         await self.retry_undelivered()
 
     # ----- posting ------------------------------------------------------------------------
@@ -236,9 +249,13 @@ class DailyScheduler:
 
     # ----- reveals ------------------------------------------------------------------------
     async def reveal_due(self, sub: Subscription) -> None:
+        posts = await self.store.posts_to_reveal(before=self.clock.now().timestamp())
+        await self._reveal_if_due(sub, [p for p in posts if p.channel == sub.channel])
+
+    async def _reveal_if_due(self, sub: Subscription, posts: list[Post]) -> None:
         now = self.clock.now()
-        for post in await self.store.posts_to_reveal(before=now.timestamp()):
-            if post.channel != sub.channel or post.local_date is None:
+        for post in posts:
+            if post.local_date is None:
                 continue
             reveal_at = at_local(date.fromisoformat(post.local_date), sub.reveal, sub.timezone)
             if now >= reveal_at:
