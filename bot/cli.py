@@ -72,8 +72,18 @@ def _console(args: argparse.Namespace) -> int:
     setup_logging(settings.studybot_log_format, level=30)
 
     async def body(runtime) -> int:
+        from bot.scheduler import DailyScheduler
+
         console = ConsoleAdapter(service=runtime.service, channel=args.channel, user=args.user)
-        await console.run()
+        scheduler = DailyScheduler(
+            service=runtime.service, posters={"console": console}, clock=runtime.clock,
+            catchup_hours=settings.studybot_catchup_hours,
+        )
+        await scheduler.start()
+        try:
+            await console.run()
+        finally:
+            await scheduler.aclose()
         return 0
 
     return asyncio.run(_with_runtime(settings, body))
@@ -91,9 +101,9 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print("studybot: the Slack and Discord adapters are not part of this build yet; use `studybot console`.",
-          file=sys.stderr)
-    return 2
+    from bot.app import serve
+
+    return asyncio.run(_with_runtime(settings, serve))
 
 
 def _lookup(args: argparse.Namespace) -> int:
@@ -117,6 +127,18 @@ def _lookup(args: argparse.Namespace) -> int:
         return 0
     for h in hits:
         print(f"[{h.kind}] {h.id} ({h.score:.2f})\n  {h.title}\n  -> {h.text[:300]}\n")
+    return 0
+
+
+def _discord(args: argparse.Namespace) -> int:
+    from bot.adapters.discord.permissions import invite_url
+
+    app_id = args.application_id or _settings().discord_application_id
+    if app_id is None:
+        print("studybot: set DISCORD_APPLICATION_ID or pass --application-id (Developer Portal > your app > "
+              "General Information > Application ID)", file=sys.stderr)
+        return 2
+    print(invite_url(app_id))
     return 0
 
 
@@ -144,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--limit", type=int, default=5)
     lookup.add_argument("--json", action="store_true")
     lookup.set_defaults(func=_lookup)
+
+    discord = sub.add_parser("discord", help="Discord helpers")
+    discord.add_argument("action", choices=["invite-url"], help="invite-url: print the link that installs the bot")
+    discord.add_argument("--application-id", type=int, default=None, help="default: DISCORD_APPLICATION_ID")
+    discord.set_defaults(func=_discord)
     return parser
 
 

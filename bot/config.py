@@ -23,6 +23,7 @@ _EXPECTS = {
     "discord_shard_count": "a positive integer",
     "discord_shard_ids": "comma-separated shard numbers such as 0,1",
     "discord_guild_ids": "comma-separated server ids",
+    "discord_application_id": "the numeric application id from the Discord Developer Portal",
 }
 
 
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     discord_guild_ids: str = ""
     discord_shard_count: int | None = Field(default=None, ge=1)
     discord_shard_ids: str = ""
+    discord_application_id: int | None = Field(default=None, ge=1)
 
     @field_validator("studybot_database_url")
     @classmethod

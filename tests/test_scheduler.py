@@ -232,3 +232,29 @@ async def test_reveal_once_at_its_time_with_vote_shares(bank, store, sim):
     [(_, upd_id, face)] = poster.updates
     assert upd_id == mid and "1 of 1 answered right" in face.footer
     assert len(poster.replies) == 1 and q.explanation in poster.replies[0][2].text
+
+
+async def test_console_shows_the_daily_post_and_the_reveal(bank, store, sim):
+    import io
+
+    from bot.adapters.console import ConsoleAdapter
+
+    sim.set(datetime(2026, 3, 2, 9, 58, 30, tzinfo=UTC))
+    service = StudyService(bank=bank, store=store, clock=sim)
+    out = io.StringIO()
+    console = ConsoleAdapter(service=service, out=out)
+    sched = DailyScheduler(service=service, posters={"console": console}, clock=sim)
+    await sched.start()
+    await console.handle_line("/dva daily on 10:59 Europe/Berlin daily reveal 11:01")
+    assert "Daily question scheduled at 10:59 Europe/Berlin on every day" in out.getvalue()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 9, 59, 30, tzinfo=UTC))
+    shown = out.getvalue()
+    assert "== Daily question, 2026-03-02" in shown and "(Type " in shown
+    q = bank.by_id[(await store.get_post(console.current_post)).question_id]
+    await console.handle_line(" ".join(sorted(q.key)))
+    assert "Streak: 1 day(s)" in out.getvalue()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 10, 1, 30, tzinfo=UTC))
+    await sched.aclose()
+    text = out.getvalue()
+    assert "== Revealed: daily question 2026-03-02 ==" in text and "1 vote(s)" in text
+    assert "== Why ==" in text and text.count("== Daily question, 2026-03-02") == 1

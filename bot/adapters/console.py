@@ -39,7 +39,7 @@ class ConsoleAdapter:
 
     def show(self, message: Message) -> None:
         if message.post_id is not None and message.options:
-            self.current_post = message.post_id
+            self.current_post = message.post_id  # letters typed next answer this question
         print(render(message), file=self.out, flush=True)
         if message.options:
             hint = "Type the letter" if message.choose == 1 else f"Type {message.choose} letters (e.g. A C)"
@@ -53,6 +53,10 @@ class ConsoleAdapter:
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         self.show(message)
+
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+        self.show(message)
+        return f"{message_id}-reply"
 
     async def post_today(self) -> None:
         sub = await self.service.store.get_subscription(self.channel)

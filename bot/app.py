@@ -1,0 +1,66 @@
+"""`studybot run`: the configured platform adapters and the scheduler on one event loop.
+
+Slack (Socket Mode or HTTP), Discord and the scheduler share the loop; SIGINT/SIGTERM stop them
+in order (scheduler first, so no post starts while adapters close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.config import Settings
+from bot.core.ports import Poster
+from bot.runtime import Runtime
+from bot.scheduler import DailyScheduler
+
+log = logging.getLogger(__name__)
+
+
+def build_adapters(runtime: Runtime) -> dict[str, Poster]:
+    settings: Settings = runtime.settings
+    adapters: dict[str, Poster] = {}
+    if settings.slack_enabled:
+        from bot.adapters.slack import SlackAdapter
+
+        adapters["slack"] = SlackAdapter(service=runtime.service, settings=settings)
+    if settings.discord_enabled:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters["discord"] = DiscordAdapter(service=runtime.service, settings=settings)
+    return adapters
+
+
+async def serve(runtime: Runtime, *, stop: asyncio.Event | None = None) -> int:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not on the main thread
+            pass
+    adapters = build_adapters(runtime)
+    started: list[Poster] = []
+    scheduler: DailyScheduler | None = None
+    try:
+        for name, adapter in adapters.items():
+            await adapter.start()  # type: ignore[attr-defined]
+            started.append(adapter)
+            log.info("%s adapter started", name)
+        scheduler = DailyScheduler(
+            service=runtime.service, posters=adapters, clock=runtime.clock,
+            catchup_hours=runtime.settings.studybot_catchup_hours,
+        )
+        await scheduler.start()
+        log.info("studybot is running (%s); Ctrl-C to stop", ", ".join(adapters))
+        await stop.wait()
+    finally:
+        if scheduler is not None:
+            await scheduler.aclose()
+        for adapter in reversed(started):
+            try:
+                await adapter.aclose()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - close the rest regardless
+                log.exception("closing an adapter failed")
+    return 0
