@@ -82,7 +82,9 @@ class LookupIndex:
                 for t in tokens(text):
                     postings[t][idx] += w
 
+        self._primary: list[str] = []
         for s in bank.scenarios:
+            self._primary.append(s.services[0])
             add(
                 _Doc("scenario", s.id, s.situation, f"{s.solution} {s.why}"),
                 {
@@ -91,6 +93,7 @@ class LookupIndex:
                 },
             )
         for f in bank.facts:
+            self._primary.append(f.service)
             add(
                 _Doc("fact", f.id, f.statement, f"{f.value} {f.unit}"),
                 {
@@ -99,6 +102,7 @@ class LookupIndex:
                 },
             )
         for q in bank.questions:
+            self._primary.append(q.services[0])
             add(
                 _Doc("question", q.id, q.stem, f"Answer {q.key_text}. {q.explanation}"),
                 {
@@ -114,6 +118,7 @@ class LookupIndex:
             self._postings[term] = [(d, idf * (w / (w + 1.5)) * 2.5) for d, w in docs.items()]
         self._vocab = sorted(self._postings)
         self._kind_of = [d.kind for d in self._docs]
+        self._services = {slug.replace("-", "") for slug in bank.taxonomy.services} | set(bank.taxonomy.services)
         self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
 
     def __len__(self) -> int:
@@ -162,12 +167,15 @@ class LookupIndex:
                 scores[doc] += s
                 matched[doc] += 1
         n_words = len(words)
+        # A service named in the query favours entries that are about that service first.
+        named = {w for w in words if w in self._services}
         ranked = []
         for doc, s in scores.items():
             if kind and self._kind_of[doc] != kind:
                 continue
             coverage = matched[doc] / n_words
-            ranked.append((s * coverage * coverage, doc))
+            boost = 1.25 if self._primary[doc] in named else 1.0
+            ranked.append((s * coverage * coverage * boost, doc))
         ranked.sort(key=lambda x: (-x[0], x[1]))
         hits = []
         for score, doc in ranked[:limit]:
