@@ -142,6 +142,41 @@ def _discord(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace) -> int:
+    """For container health checks: the database answers and, in Slack HTTP mode, /healthz is 200."""
+    import urllib.request
+
+    from bot.runtime import describe_database
+    from storage import StoreError, open_store
+
+    settings = _settings()
+
+    async def check_store() -> None:
+        store = open_store(settings.studybot_database_url)
+        await store.start()
+        try:
+            await store.list_subscriptions(active_only=True)
+        finally:
+            await store.aclose()
+
+    try:
+        asyncio.run(check_store())
+    except (StoreError, OSError) as exc:
+        print(f"unhealthy: database {describe_database(settings.studybot_database_url)}: {exc}", file=sys.stderr)
+        return 1
+    if settings.slack_enabled and settings.slack_mode == "http":
+        url = f"http://127.0.0.1:{settings.slack_http_port}/healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 - loopback only
+                if resp.status != 200:
+                    raise OSError(f"HTTP {resp.status}")
+        except OSError as exc:
+            print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+            return 1
+    print("healthy")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="AWS DVA-C02 study bot for Slack and Discord")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--limit", type=int, default=5)
     lookup.add_argument("--json", action="store_true")
     lookup.set_defaults(func=_lookup)
+
+    health = sub.add_parser("health", help="exit 0 when the database answers (and Slack HTTP mode's /healthz)")
+    health.set_defaults(func=_health)
 
     discord = sub.add_parser("discord", help="Discord helpers")
     discord.add_argument("action", choices=["invite-url"], help="invite-url: print the link that installs the bot")

@@ -101,3 +101,15 @@ def test_lookup_cli_json(tmp_path):
     assert all(h["kind"] == "scenario" for h in hits)
     assert "CORS" in hits[0]["text"] or "Access-Control" in hits[0]["title"]
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_health_command_reports_the_database(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    ok = subprocess.run([sys.executable, "-m", "bot.cli", "health"], capture_output=True, text=True, cwd=ROOT,
+                        timeout=60, env={**env, "STUDYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
+    assert ok.returncode == 0 and ok.stdout.strip() == "healthy"
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    bad = subprocess.run([sys.executable, "-m", "bot.cli", "health"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60, env={**env, "STUDYBOT_DATABASE_URL": f"sqlite:///{blocker / 'h.db'}"})
+    assert bad.returncode == 1 and bad.stderr.startswith("unhealthy: database")
