@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -258,3 +259,33 @@ async def test_console_shows_the_daily_post_and_the_reveal(bank, store, sim):
     text = out.getvalue()
     assert "== Revealed: daily question 2026-03-02 ==" in text and "1 vote(s)" in text
     assert "== Why ==" in text and text.count("== Daily question, 2026-03-02") == 1
+
+
+async def test_weekly_digest_precedes_the_first_post_of_the_week(bank, store, sim):
+    from bot.core.models import MemberRef
+
+    berlin = SUBS[0]
+    await store.put_subscription(berlin)
+    poster = FakePoster(sim)
+    sim.set(datetime(2026, 3, 4, 7, 59, tzinfo=UTC))  # Wednesday of the week before
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 4, 8, 1, tzinfo=UTC))
+    [(_, msg, _, _)] = poster.daily_posts()
+    q = bank.by_id[(await store.get_post(msg.post_id)).question_id]
+    for user in ("ann", "bob"):
+        await sched.service.answer(member=MemberRef("fake", "W1", user), post_id=msg.post_id,
+                                   raw_choice="".join(sorted(q.key)) if user == "ann" else
+                                   "".join(x for x in q.letters if x not in q.key)[: len(q.key)])
+    await run_until(sim, [sched], datetime(2026, 3, 9, 8, 1, tzinfo=UTC))  # through Monday's post
+    titles = [p[1].title for p in poster.posts]
+    digest_at = titles.index("Weekly digest")
+    assert titles[digest_at + 1].startswith("Daily question, 2026-03-09")  # it precedes Monday's post
+    assert titles.count("Weekly digest") == 1  # Thursday and Friday of the first week get none
+    digest = poster.posts[digest_at][1].text
+    assert digest.index("<@ann>: 10") < digest.index("<@bob>: 3")
+    await store.put_subscription(replace(berlin, digest=False))
+    await sched.reload()
+    await run_until(sim, [sched], datetime(2026, 3, 16, 8, 1, tzinfo=UTC))
+    await sched.aclose()
+    assert [p[1].title for p in poster.posts].count("Weekly digest") == 1
