@@ -1,0 +1,378 @@
+"""The Slack adapter: a Bolt AsyncApp whose handlers translate Slack events into StudyService calls.
+
+/dva commands and answer clicks are acknowledged at once; the work goes on after the ack and the
+result goes back through the payload's response_url (ephemeral unless the core says otherwise).
+Socket Mode (connect_async, plus a watchdog) and HTTP mode (an aiohttp runner) both run in the
+caller's event loop, next to Discord and the scheduler. Also the Poster port for scheduled posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.common import Coalescer
+from bot.adapters.slack import texts
+from bot.adapters.slack.poster import PLATFORM, SlackPoster, api_error_code, web_client
+from bot.adapters.slack.render import PICK_ACTION, SUBMIT_ACTION, picked_letters, render
+from bot.config import ConfigError, Settings
+from bot.core import texts as core_texts
+from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
+from bot.core.models import ChannelRef, MemberRef
+from bot.core.ports import PostError, StudybotError
+from bot.core.service import AnswerRecorded, StudyService
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+PROFILE_TIMEOUT = 1.5  # seconds a click may wait for the member's profile (the answer must be quick)
+COMMAND_PROFILE_TIMEOUT = 10.0  # a command's reply may wait longer (response_url stays valid 30 min)
+NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+
+# Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
+# app gets our configured client; that warning is noise, every other Bolt log passes.
+_BOLT_LOG = logging.getLogger("slack_bolt.studybot")
+_BOLT_LOG.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    is_admin: bool = False
+    tz: str | None = None
+
+
+def unescape(text: str) -> str:
+    """Slack sends &, < and > in command text as entities; the core wants the characters."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""
+
+
+class SlackAdapter:
+    """Implements the Poster protocol (post, update, reply) once started."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self, *, service: StudyService, settings: Settings, http_host: str = "0.0.0.0",
+        refresh_interval: float = 10.0, watchdog_interval: float = 30.0,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.http_host = http_host
+        self.http_port: int | None = None  # the bound port in HTTP mode, once started
+        self.bot_name = "studybot"
+        self._watchdog_interval = watchdog_interval
+        self._coalescer = Coalescer(self._refresh_post, interval=refresh_interval)
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+        self._poster: SlackPoster | None = None
+        self._app: AsyncApp | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._inflight: set[asyncio.Task] = set()
+        self._tz_adopted: set[MemberRef] = set()
+        self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        service.on_answer(self._on_answer_recorded)
+
+    @property
+    def mode(self) -> str:
+        return self.settings.slack_mode or ("socket" if self.settings.slack_app_token else "http")
+
+    @property
+    def app(self) -> AsyncApp:
+        if self._app is None:
+            raise StudybotError("the Slack adapter is not started")
+        return self._app
+
+    # ----- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect (Socket Mode) or listen (HTTP mode); returns once running. Raises ConfigError for
+        a missing or refused token or secret, StudybotError when Slack cannot be reached."""
+        token = _secret(self.settings.slack_bot_token)
+        if not token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) of your Slack app")
+        mode = self.mode
+        app_token = _secret(self.settings.slack_app_token)
+        signing_secret = _secret(self.settings.slack_signing_secret)
+        if mode == "socket" and not app_token:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
+                              "with connections:write, or set SLACK_MODE=http")
+        if mode == "http" and not signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the app's signing secret")
+        self._session = aiohttp.ClientSession()
+        self._client = web_client(token=token, base_url=self.settings.slack_api_url, session=self._session)
+        self._poster = SlackPoster(self._client)
+        try:
+            try:
+                auth = await self._client.auth_test()
+            except SlackApiError as exc:
+                raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({api_error_code(exc)}): "
+                                  "copy the Bot User OAuth Token of your Slack app again") from exc
+            self.bot_name = str(auth.get("user") or self.bot_name)
+            self._app = self._build_app(signing_secret)
+            if mode == "socket":
+                await self._start_socket(app_token)
+            else:
+                await self._start_http()
+        except NETWORK_ERRORS as exc:
+            await self.aclose()
+            raise StudybotError(f"could not reach the Slack API at {self.settings.slack_api_url} "
+                                f"({type(exc).__name__}); check SLACK_API_URL and the network") from exc
+        except BaseException:
+            await self.aclose()
+            raise
+        log.info("Slack adapter running in %s mode as @%s", mode, self.bot_name, extra={"platform": PLATFORM})
+
+    async def _start_http(self) -> None:
+        port = self.settings.slack_http_port
+        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=port), access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self.http_host, port).start()
+        except OSError as exc:
+            raise StudybotError(f"cannot listen on {self.http_host}:{port} ({exc.strerror or exc}); "
+                                "set SLACK_HTTP_PORT to a free port") from exc
+        self.http_port = self._runner.addresses[0][1]
+
+    async def _start_socket(self, app_token: str) -> None:
+        assert self._client is not None
+        # Opening the first connection URL here makes a refused app token fail start() at once
+        # (the SDK's own connect() would retry it forever).
+        try:
+            opened = await self._client.apps_connections_open(app_token=app_token)
+        except SlackApiError as exc:
+            raise ConfigError(f"Slack refused SLACK_APP_TOKEN ({api_error_code(exc)}): create an app-level "
+                              "token with the connections:write scope") from exc
+        self._socket = AsyncSocketModeHandler(
+            self.app, app_token, web_client=self._client, logger=logging.getLogger("slack_sdk.socket_mode"),
+        )
+        self._socket.client.wss_uri = opened["url"]
+        await self._socket.connect_async()
+        self._watchdog = asyncio.create_task(self._watch_socket())
+
+    async def _watch_socket(self) -> None:
+        """Reconnect a dropped socket. The SDK's monitor usually does it first; this is the backstop for
+        the cases it misses (its monitor task gone, a receive loop stuck on a closed session)."""
+        misses = 0
+        while True:
+            await asyncio.sleep(self._watchdog_interval)
+            client = self._socket.client if self._socket else None
+            if client is None or client.closed:
+                return
+            if await client.is_connected():
+                misses = 0
+                continue
+            misses += 1
+            if misses < 2:
+                continue
+            log.warning("Slack Socket Mode connection is down; reconnecting", extra={"platform": PLATFORM})
+            try:
+                await client.connect_to_new_endpoint()
+            except Exception as exc:  # noqa: BLE001 - keep watching whatever the reconnect raised
+                log.warning("Slack reconnect failed (%s); retrying", type(exc).__name__, extra={"platform": PLATFORM})
+            misses = 0
+
+    async def aclose(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=5)
+        await self._coalescer.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._poster = None
+
+    # ----- the Poster port ----------------------------------------------------------------
+    def _started_poster(self) -> SlackPoster:
+        if self._poster is None:
+            raise PostError("the Slack adapter is not started", permanent=False)
+        return self._poster
+
+    async def post(self, channel: ChannelRef, message: Message) -> str:
+        return await self._started_poster().post(channel, message)
+
+    async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        async with self._update_lock(message_id):
+            await self._started_poster().update(channel, message_id, message)
+
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+        return await self._started_poster().reply(channel, message_id, message)
+
+    def _update_lock(self, message_id: str) -> asyncio.Lock:
+        # One update of a message at a time, so a late "N answered" refresh cannot land after the reveal.
+        lock = self._update_locks.get(message_id)
+        if lock is None:
+            lock = self._update_locks[message_id] = asyncio.Lock()
+            while len(self._update_locks) > 500:
+                oldest, old = next(iter(self._update_locks.items()))
+                if old.locked():
+                    break
+                del self._update_locks[oldest]
+        return lock
+
+    # ----- the live "N answered" count ------------------------------------------------------
+    async def _on_answer_recorded(self, event: AnswerRecorded) -> None:
+        if event.member.platform == PLATFORM and not event.practice:
+            self._coalescer.poke(event.post_id)
+
+    async def _refresh_post(self, post_id: int) -> None:
+        view = await self.service.daily_view(post_id)
+        if view is None or view[0].channel.platform != PLATFORM or not view[0].message_id:
+            return
+        post = view[0]
+        async with self._update_lock(post.message_id):
+            # Read the view again under the lock: once revealed, the reveal's own update wins.
+            view = await self.service.daily_view(post_id)
+            if view is None or view[0].revealed_at is not None:
+                return
+            await self._started_poster().update(post.channel, post.message_id, view[1])
+
+    # ----- Bolt handlers --------------------------------------------------------------------
+    def _build_app(self, signing_secret: str) -> AsyncApp:
+        app = AsyncApp(
+            name="studybot", client=self._client, signing_secret=signing_secret, logger=_BOLT_LOG,
+        )
+        app.command("/dva")(self._on_command)
+        app.action(re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$"))(self._on_answer_click)
+        app.action(SUBMIT_ACTION)(self._on_submit)
+        app.action(PICK_ACTION)(self._on_pick)
+        return app
+
+    @contextlib.asynccontextmanager
+    async def _tracked(self, respond) -> AsyncIterator[None]:
+        """Track the work after an ack (aclose waits for it) and tell the member when it breaks."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            yield
+        except Exception:
+            log.exception("Slack request failed", extra={"platform": PLATFORM})
+            await self._respond(respond, Message(text=texts.SOMETHING_WRONG))
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _on_command(self, ack, command: dict, context, respond) -> None:
+        await ack()
+        async with self._tracked(respond):
+            team = context.team_id or context.enterprise_id or command.get("team_id", "")
+            member = MemberRef(PLATFORM, team, command["user_id"])
+            channel = ChannelRef(PLATFORM, team, command["channel_id"])
+            profile = await self._profile(member, wait=COMMAND_PROFILE_TIMEOUT)
+            await self.service.remember_platform_timezone(member, profile.tz)
+            self._tz_adopted.add(member)
+            text = unescape(command.get("text") or "")
+            message = await self.service.handle_command(
+                member=member, channel=channel, text=text, is_admin=profile.is_admin
+            )
+            await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
+
+    async def _on_answer_click(self, ack, body: dict, action: dict, context, respond) -> None:
+        await ack()
+        async with self._tracked(respond):
+            parsed = parse_answer_value(str(action.get("value", "")))
+            if parsed is None:
+                await self._respond(respond, Message(text=core_texts.EXPIRED))
+                return
+            await self._answer(respond=respond, member=self._member(body, context), post_id=parsed[0], raw=parsed[1])
+
+    async def _on_submit(self, ack, body: dict, action: dict, context, respond) -> None:
+        await ack()
+        async with self._tracked(respond):
+            value = str(action.get("value", ""))
+            if not value.isdigit():
+                await self._respond(respond, Message(text=core_texts.EXPIRED))
+                return
+            letters = picked_letters((body.get("state") or {}).get("values") or {}, int(value))
+            if not letters:
+                await self._respond(respond, Message(text=texts.NOTHING_TICKED))
+                return
+            await self._answer(respond=respond, member=self._member(body, context), post_id=int(value), raw=letters)
+
+    async def _on_pick(self, ack) -> None:
+        await ack()  # ticking a box only changes the state sent with Submit
+
+    def _member(self, body: dict, context) -> MemberRef:
+        team = context.team_id or context.enterprise_id or (body.get("team") or {}).get("id", "")
+        return MemberRef(PLATFORM, team, context.user_id or body["user"]["id"])
+
+    async def _answer(self, *, respond, member: MemberRef, post_id: int, raw: str) -> None:
+        if member not in self._tz_adopted:
+            # Only the first click of a member in this process asks Slack for the profile time zone.
+            profile = await self._profile(member, wait=PROFILE_TIMEOUT)
+            await self.service.remember_platform_timezone(member, profile.tz)
+            self._tz_adopted.add(member)
+        await self._respond(respond, await self.service.answer(member=member, post_id=post_id, raw_choice=raw))
+
+    # ----- Slack calls ----------------------------------------------------------------------
+    async def _profile(self, member: MemberRef, *, wait: float | None = None) -> Profile:
+        """The member's admin flag and profile time zone (users.info); a plain member when unknown."""
+        assert self._client is not None
+        try:
+            response = await asyncio.wait_for(self._client.users_info(user=member.user), wait)
+        except SlackApiError as exc:
+            log.warning("users.info failed: %s", api_error_code(exc), extra={"platform": PLATFORM})
+            return Profile()
+        except NETWORK_ERRORS as exc:
+            log.warning("users.info failed: %s", type(exc).__name__, extra={"platform": PLATFORM})
+            return Profile()
+        user = response.get("user") or {}
+        return Profile(is_admin=bool(user.get("is_admin") or user.get("is_owner")), tz=user.get("tz"))
+
+    async def _deliver(self, *, respond, channel: ChannelRef, message: Message, command: str) -> None:
+        """Ephemeral results go back to the member; channel messages are posted with chat.postMessage,
+        so a channel studybot cannot post in is noticed, reported, and its schedule paused."""
+        if message.ephemeral:
+            await self._respond(respond, message)
+            return
+        try:
+            await self.post(channel, message)
+        except PostError as exc:
+            if not exc.permanent:
+                await self._respond(respond, Message(text=texts.NOT_POSTED_YET.format(reason=exc.reason, text=message.text)))
+                return
+            fix = texts.fix_for(exc.reason, bot=self.bot_name, command=command)
+            await self.service.subscription_failed(channel, texts.PAUSED_REASON.format(reason=exc.reason, fix=fix))
+            await self._respond(respond, Message(text=texts.CANNOT_POST_HERE.format(reason=exc.reason, fix=fix)))
+
+    async def _respond(self, respond, message: Message) -> None:
+        rendered = render(message)
+        try:
+            result = await respond(
+                text=rendered.text, blocks=rendered.blocks, replace_original=False,
+                response_type="ephemeral" if message.ephemeral else "in_channel",
+            )
+        except (*NETWORK_ERRORS, ValueError) as exc:
+            log.warning("could not answer through response_url: %s", type(exc).__name__, extra={"platform": PLATFORM})
+            return
+        if result.status_code != 200:
+            log.warning("response_url refused the answer: %s %s", result.status_code, str(result.body)[:200],
+                        extra={"platform": PLATFORM})

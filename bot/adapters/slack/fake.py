@@ -1,0 +1,203 @@
+"""A local fake of Slack for tests and offline trials: the Web API, response_url and a Socket Mode
+WebSocket on 127.0.0.1, recording every request. It checks Block Kit limits like Slack does and
+answers scripted replies (a 429, an error code) before its defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.adapters.slack import render as limits
+
+
+@dataclass
+class Call:
+    method: str  # a Web API method ("chat.postMessage"), "response_url" or "socket_ack"
+    args: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before Slack sees the call (a slow network)
+
+
+def validate_blocks(blocks: list[dict]) -> list[str]:
+    """Problems Slack would reject a message for (the limits studybot's renderer must respect)."""
+    problems = []
+    if len(blocks) > limits.MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks > {limits.MAX_BLOCKS}")
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "header" and len(block["text"]["text"]) > limits.MAX_HEADER:
+            problems.append(f"block {i}: header over {limits.MAX_HEADER}")
+        if kind == "section" and not 0 < len(block["text"]["text"]) <= limits.MAX_TEXT:
+            problems.append(f"block {i}: section text of {len(block['text']['text'])} characters")
+        if kind == "context":
+            problems += [f"block {i}: context text too long" for e in block["elements"] if len(e["text"]) > limits.MAX_TEXT]
+        if kind == "actions":
+            if len(block["elements"]) > limits.MAX_ACTION_ELEMENTS:
+                problems.append(f"block {i}: {len(block['elements'])} elements")
+            action_ids = [e["action_id"] for e in block["elements"]]
+            if len(set(action_ids)) != len(action_ids):
+                problems.append(f"block {i}: duplicate action_id")
+            for e in block["elements"]:
+                if e["type"] == "button" and (len(e["text"]["text"]) > limits.MAX_LABEL or len(e.get("value", "")) > limits.MAX_VALUE):
+                    problems.append(f"block {i}: button label or value too long")
+                if e["type"] == "checkboxes":
+                    if len(e["options"]) > limits.MAX_CHECKBOXES:
+                        problems.append(f"block {i}: {len(e['options'])} checkboxes")
+                    problems += [f"block {i}: option text too long" for o in e["options"] if len(o["text"]["text"]) > limits.MAX_LABEL]
+    return problems
+
+
+class FakeSlack:
+    def __init__(self, *, team: str = "T1", bot_user: str = "UBOT", bot_name: str = "studybot") -> None:
+        self.team, self.bot_user, self.bot_name = team, bot_user, bot_name
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user" object
+        self._scripted: dict[str, deque[Reply]] = defaultdict(deque)
+        self._ts = itertools.count(1)
+        self._envelopes = itertools.count(1)
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_connections = 0
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/ws", self._websocket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def aclose(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def script(self, method: str, *replies: Reply) -> None:
+        """Answer the next calls of `method` with these replies, then with the default again."""
+        self._scripted[method].extend(replies)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def responses(self, name: str | None = None) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == "response_url" and (name is None or c.path.endswith(f"/{name}"))]
+
+    async def wait_for(self, predicate: Callable[[], Any], *, within: float = 5.0) -> Any:
+        """Poll until predicate() is truthy; its value, or AssertionError after `within` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+            await asyncio.sleep(0.01)
+
+    # ----- the Web API ------------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update(await request.post())
+        reply = self._scripted[method].popleft() if self._scripted[method] else None
+        if reply is not None and reply.delay:
+            await asyncio.sleep(reply.delay)  # a slow network: Slack sees the call only after the delay
+        self.calls.append(Call(method, args, dict(request.headers), request.path))
+        if reply is not None:
+            return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+        return web.json_response(self._default(method, args))
+
+    def _default(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "user_id": self.bot_user, "user": self.bot_name, "team_id": self.team, "bot_id": "B1",
+                    "team": "Test team", "url": "https://test.slack.com/"}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            problems = validate_blocks(_as_list(args.get("blocks")))
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+            ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append(Call("response_url", body, dict(request.headers), request.path))
+        if validate_blocks(body.get("blocks") or []):
+            return web.Response(status=400, text="invalid_blocks")
+        return web.Response(text="ok")
+
+    # ----- Socket Mode --------------------------------------------------------------------------
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        self.socket_connections += 1
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self.calls.append(Call("socket_ack", json.loads(msg.data), path="/ws"))
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Push an event over the newest socket, as Slack does; returns its envelope id."""
+        envelope_id = f"env-{next(self._envelopes)}"
+        await self.sockets[-1].send_str(json.dumps({
+            "envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": kind != "events_api",
+        }))
+        return envelope_id
+
+    def drop_sockets(self) -> None:
+        """Cut every socket without a close frame, like a network failure."""
+        for ws in list(self.sockets):
+            transport = ws._req.transport if ws._req is not None else None  # noqa: SLF001 - simulating a cut cable
+            if transport is not None:
+                transport.abort()
+        self.sockets.clear()
+
+
+def _as_list(blocks: Any) -> list[dict]:
+    if isinstance(blocks, str):
+        return json.loads(blocks)
+    return list(blocks or [])
