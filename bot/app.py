@@ -32,6 +32,20 @@ def build_adapters(runtime: Runtime) -> dict[str, Poster]:
     return adapters
 
 
+def health_check(runtime: Runtime, adapters: dict[str, Poster]):
+    """/healthz: 200 when the store answers and every platform adapter is connected."""
+
+    async def check() -> bool:
+        await runtime.store.get_kv("healthz")  # raises StoreError when the database is gone
+        for adapter in adapters.values():
+            connected = getattr(adapter, "connected", None)
+            if connected is not None and not await connected():
+                return False
+        return True
+
+    return check
+
+
 async def serve(runtime: Runtime, *, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,6 +55,10 @@ async def serve(runtime: Runtime, *, stop: asyncio.Event | None = None) -> int:
         except (NotImplementedError, RuntimeError):  # not on the main thread
             pass
     adapters = build_adapters(runtime)
+    check = health_check(runtime, adapters)
+    for adapter in adapters.values():
+        if hasattr(adapter, "health_check"):
+            adapter.health_check = check  # type: ignore[attr-defined]
     started: list[Poster] = []
     scheduler: DailyScheduler | None = None
     try:

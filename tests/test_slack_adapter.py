@@ -205,3 +205,53 @@ async def test_tokens_and_secrets_never_reach_the_logs(fake, service, caplog):
         await adapter.aclose()
     assert "not_in_channel" in caplog.text
     assert TEST_BOT_TOKEN not in caplog.text and TEST_SECRET not in caplog.text
+
+
+# ----- health ----------------------------------------------------------------------------------
+async def test_healthz_follows_the_health_check(adapter):
+    url = f"http://127.0.0.1:{adapter.http_port}/healthz"
+    state = {"ok": True}
+
+    async def check() -> bool:
+        if state.get("raise"):
+            raise OSError("database gone")
+        return state["ok"]
+
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as resp:  # without a process-wide check: the adapter itself
+            assert resp.status == 200
+        adapter.health_check = check
+        async with session.get(url) as resp:
+            assert resp.status == 200
+        state["ok"] = False
+        async with session.get(url) as resp:
+            assert resp.status == 503
+        state["raise"] = True
+        async with session.get(url) as resp:
+            assert resp.status == 503
+
+
+async def test_process_health_check_needs_store_and_platforms(tmp_path, bank, clock):
+    from bot.app import health_check
+    from bot.config import Settings
+    from bot.core.service import StudyService
+    from bot.runtime import Runtime
+    from storage.sqlite.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "h.db")
+    await store.start()
+    runtime = Runtime(settings=Settings(), bank=bank, store=store,
+                      service=StudyService(bank=bank, store=store, clock=clock), clock=clock)
+
+    class Platform:
+        def __init__(self, up: bool) -> None:
+            self.up = up
+
+        async def connected(self) -> bool:
+            return self.up
+
+    assert await health_check(runtime, {"a": Platform(True)})() is True
+    assert await health_check(runtime, {"a": Platform(True), "b": Platform(False)})() is False
+    await store.aclose()
+    with pytest.raises(Exception):  # noqa: B017 - a closed store must not look healthy
+        await health_check(runtime, {"a": Platform(True)})()

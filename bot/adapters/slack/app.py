@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -38,6 +38,7 @@ from bot.core.service import AnswerRecorded, StudyService
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
 PROFILE_TIMEOUT = 1.5  # seconds a click may wait for the member's profile (the answer must be quick)
 COMMAND_PROFILE_TIMEOUT = 10.0  # a command's reply may wait longer (response_url stays valid 30 min)
 NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
@@ -78,6 +79,8 @@ class SlackAdapter:
         self.http_port: int | None = None  # the bound port in HTTP mode, once started
         self.bot_name = "studybot"
         self._watchdog_interval = watchdog_interval
+        # Set by the process that runs every adapter: store answers and all platforms connected.
+        self.health_check: Callable[[], Awaitable[bool]] | None = None
         self._coalescer = Coalescer(self._refresh_post, interval=refresh_interval)
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
@@ -140,9 +143,26 @@ class SlackAdapter:
             raise
         log.info("Slack adapter running in %s mode as @%s", mode, self.bot_name, extra={"platform": PLATFORM})
 
+    async def connected(self) -> bool:
+        """True while Slack can reach us (HTTP mode: listening) or we hold a live socket."""
+        if self._socket is not None:
+            return bool(await self._socket.client.is_connected())
+        return self._runner is not None and self.http_port is not None
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        check = self.health_check or self.connected
+        try:
+            ok = await asyncio.wait_for(check(), timeout=3)
+        except Exception:  # noqa: BLE001 - any failure is "unhealthy", never a 500
+            ok = False
+        return web.Response(status=200 if ok else 503, text="ok\n" if ok else "unavailable\n")
+
     async def _start_http(self) -> None:
         port = self.settings.slack_http_port
-        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=port), access_log=None)
+        web_app = self.app.web_app(path=EVENTS_PATH, port=port)
+        # For load balancers and container health checks (the whole process, see bot/app.py).
+        web_app.router.add_get(HEALTH_PATH, self._healthz)
+        self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, self.http_host, port).start()
