@@ -1,0 +1,330 @@
+"""The Discord adapter: slash commands and answer clicks in, one StudyService call, embeds out.
+
+It also implements the Poster port the scheduler uses (post, update, reply). Connection: an
+AutoShardedClient with default intents, so one process serves any number of servers and several
+processes can split the shards (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.adapters.common import Coalescer
+from bot.adapters.discord import texts
+from bot.adapters.discord.commands import build_dva_group
+from bot.adapters.discord.components import AnswerButton, AnswerSelect
+from bot.adapters.discord.permissions import missing_permissions
+from bot.adapters.discord.render import render
+from bot.config import ConfigError, Settings
+from bot.core.messages import Message
+from bot.core.models import ChannelRef, MemberRef
+from bot.core.ports import PostError, StudybotError
+from bot.core.service import AnswerRecorded, StudyService
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+# Discord drops an interaction that gets no response within 3 seconds; past this, defer first.
+DEFER_AFTER = 2.0
+THREADS = (discord.ChannelType.public_thread, discord.ChannelType.private_thread, discord.ChannelType.news_thread)
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def _ids(value: str) -> list[int]:
+    return [int(p) for p in value.split(",") if p.strip()]
+
+
+def sharding(settings: Settings) -> tuple[int | None, list[int] | None]:
+    """(shard_count, shard_ids) from the settings; None lets Discord recommend the count."""
+    ids = _ids(settings.discord_shard_ids) or None
+    count = settings.discord_shard_count
+    if ids is not None and count is None:
+        raise ConfigError("invalid setting DISCORD_SHARD_IDS: expected DISCORD_SHARD_COUNT to be set as well")
+    if ids is not None and count is not None and any(i >= count for i in ids):
+        raise ConfigError(f"invalid setting DISCORD_SHARD_IDS: expected shard numbers below {count}")
+    return count, ids
+
+
+def refs(interaction: discord.Interaction) -> tuple[MemberRef, ChannelRef] | None:
+    if interaction.guild_id is None or interaction.channel_id is None:
+        return None
+    guild = str(interaction.guild_id)
+    return MemberRef(PLATFORM, guild, str(interaction.user.id)), ChannelRef(PLATFORM, guild, str(interaction.channel_id))
+
+
+def _where(channel: ChannelRef) -> dict[str, str]:
+    return {"platform": PLATFORM, "workspace": channel.workspace, "channel": channel.channel}
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class StudyClient(discord.AutoShardedClient):
+    """The discord.py client: default intents, the /dva tree, the persistent answer components."""
+
+    def __init__(self, *, study: DiscordAdapter, shard_count: int | None, shard_ids: list[int] | None) -> None:
+        # studybot never joins voice; without this discord.py warns at every start that voice is off.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        super().__init__(intents=discord.Intents.default(), shard_count=shard_count, shard_ids=shard_ids,
+                         allowed_mentions=NO_MENTIONS)
+        self.study = study
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(AnswerButton, AnswerSelect)
+
+
+class DiscordAdapter:
+    """Discord in and out for the StudyService; also the scheduler's Poster for Discord."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self, *, service: StudyService, settings: Settings, refresh_interval: float = 10.0,
+        defer_after: float = DEFER_AFTER,
+    ) -> None:
+        if settings.discord_token is None:
+            raise ConfigError("invalid setting DISCORD_TOKEN: expected the bot token from the Discord Developer Portal")
+        self.service = service
+        self.settings = settings
+        self.defer_after = defer_after
+        self.guild_ids = _ids(settings.discord_guild_ids)
+        self.shard_count, self.shard_ids = sharding(settings)
+        self.client: StudyClient | None = None
+        self._gateway: asyncio.Task | None = None
+        self._coalescer = Coalescer(self.refresh_post, interval=refresh_interval)
+        service.on_answer(self._answer_recorded)
+
+    # ----- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Log in, sync the commands if they changed, and connect the gateway in a background task.
+        Raises ConfigError for a rejected token and StudybotError when Discord cannot be reached."""
+        client = StudyClient(study=self, shard_count=self.shard_count, shard_ids=self.shard_ids)
+        group = build_dva_group(self, bank=self.service.bank)
+        if self.guild_ids:
+            client.tree.add_command(group, guilds=[discord.Object(g) for g in self.guild_ids])
+        else:
+            client.tree.add_command(group)
+        self.client = client
+        assert self.settings.discord_token is not None
+        try:
+            await client.login(self.settings.discord_token.get_secret_value())
+        except discord.LoginFailure as exc:
+            await client.close()
+            raise ConfigError("invalid setting DISCORD_TOKEN: Discord rejected it; reset the token in the "
+                              "Developer Portal (Bot > Reset Token) and set it again") from exc
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            await client.close()
+            raise StudybotError(f"could not log in to Discord ({type(exc).__name__}); check the network and retry") from exc
+        await self.sync_commands()
+        self._gateway = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        self._gateway.add_done_callback(self._gateway_ended)
+
+    def _gateway_ended(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the Discord gateway connection stopped: %s", task.exception(), extra={"platform": PLATFORM})
+
+    async def aclose(self) -> None:
+        await self._coalescer.aclose()
+        if self.client is not None:
+            await self.client.close()
+        if self._gateway is not None:
+            done, _ = await asyncio.wait({self._gateway}, timeout=5)
+            if not done:
+                self._gateway.cancel()
+        self.client = None
+        self._gateway = None
+
+    async def wait_until_ready(self) -> None:
+        await self._require_client().wait_until_ready()
+
+    def _require_client(self) -> StudyClient:
+        if self.client is None or self.client.is_closed():
+            raise PostError("the Discord adapter is not started", permanent=False)
+        return self.client
+
+    # ----- command sync ---------------------------------------------------------------------
+    async def sync_commands(self) -> list[str]:
+        """Upload the /dva commands to each scope (the DISCORD_GUILD_IDS servers, else global) whose
+        payload changed since the last sync here; returns the scopes uploaded. A hash of the payload
+        is kept in the store, so restarts and reconnects do not re-upload an unchanged tree."""
+        client = self._require_client()
+        scopes: list[discord.Object | None] = [discord.Object(g) for g in self.guild_ids] or [None]
+        synced = []
+        for guild in scopes:
+            payload = [command.to_dict(client.tree) for command in client.tree.get_commands(guild=guild)]
+            digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+            scope = f"guild {guild.id}" if guild else "global"
+            key = f"discord:commands:{client.application_id}:{scope}"
+            if await self.service.store.get_kv(key) == digest:
+                continue
+            try:
+                await client.tree.sync(guild=guild)
+            except discord.Forbidden:
+                log.warning("cannot register commands in %s: add studybot with the applications.commands scope "
+                            "(studybot discord invite-url)", scope, extra={"platform": PLATFORM})
+                continue
+            except discord.HTTPException as exc:
+                log.warning("command sync to %s failed: %s %s", scope, exc.status, exc.text, extra={"platform": PLATFORM})
+                continue
+            await self.service.store.set_kv(key, digest)
+            log.info("synced /dva commands to %s", scope, extra={"platform": PLATFORM})
+            synced.append(scope)
+        return synced
+
+    # ----- the Poster port ------------------------------------------------------------------
+    def _messageable(self, channel: ChannelRef) -> discord.PartialMessageable:
+        return self._require_client().get_partial_messageable(int(channel.channel), guild_id=int(channel.workspace))
+
+    @contextlib.asynccontextmanager
+    async def _edge(self, action: str, channel: ChannelRef) -> AsyncIterator[None]:
+        """Discord and network errors become PostError, logged with the guild, channel and reason."""
+        try:
+            yield
+        except (discord.Forbidden, discord.NotFound) as exc:
+            reason = f"{exc.text or exc.response.reason} (Discord code {exc.code})"
+            log.warning("discord %s refused in guild %s channel %s: %s", action, channel.workspace, channel.channel,
+                        reason, extra=_where(channel))
+            raise PostError(reason, permanent=True) from exc
+        except discord.HTTPException as exc:
+            reason = f"{exc.text or exc.response.reason} (HTTP {exc.status})"
+            log.warning("discord %s failed in guild %s channel %s: %s", action, channel.workspace, channel.channel,
+                        reason, extra=_where(channel))
+            raise PostError(reason, permanent=False) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            reason = f"network error: {type(exc).__name__}"
+            log.warning("discord %s failed in guild %s channel %s: %s", action, channel.workspace, channel.channel,
+                        reason, extra=_where(channel))
+            raise PostError(reason, permanent=False) from exc
+
+    async def post(self, channel: ChannelRef, message: Message) -> str:
+        embed, view = render(message)
+        extra = {"view": view} if view is not None else {}
+        async with self._edge("post", channel):
+            sent = await self._messageable(channel).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+        return str(sent.id)
+
+    async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        embed, view = render(message)
+        async with self._edge("update", channel):
+            # view=None removes components, which is what an update without buttons means.
+            await self._messageable(channel).get_partial_message(int(message_id)).edit(embed=embed, view=view)
+
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+        embed, view = render(message)
+        extra = {"view": view} if view is not None else {}
+        reference = discord.MessageReference(
+            message_id=int(message_id), channel_id=int(channel.channel), guild_id=int(channel.workspace),
+            fail_if_not_exists=False,
+        )
+        async with self._edge("reply", channel):
+            sent = await self._messageable(channel).send(
+                embed=embed, reference=reference, allowed_mentions=NO_MENTIONS, **extra
+            )
+        return str(sent.id)
+
+    # ----- the "N answered" count -----------------------------------------------------------
+    async def _answer_recorded(self, event: AnswerRecorded) -> None:
+        if event.member.platform == PLATFORM and self.client is not None:
+            self._coalescer.poke(event.post_id)
+
+    async def refresh_post(self, post_id: int) -> None:
+        """Edit a daily post to its current face (the answered count, or the reveal)."""
+        view = await self.service.daily_view(post_id)
+        if view is None:
+            return
+        post, message = view
+        if post.channel.platform != PLATFORM or not post.message_id:
+            return
+        await self.update(post.channel, post.message_id, message)
+
+    # ----- interactions ---------------------------------------------------------------------
+    async def run_command(self, interaction: discord.Interaction, text: str, *, subscribing: bool = False) -> None:
+        found = refs(interaction)
+        if found is None:
+            await self._reply(interaction, Message(text=texts.SERVER_ONLY))
+            return
+        member, channel = found
+        perms = interaction.permissions
+        is_admin = perms.manage_guild or perms.administrator
+
+        async def work() -> Message:
+            message = await self.service.handle_command(member=member, channel=channel, text=text, is_admin=is_admin)
+            if message.ephemeral:
+                return message
+            return await self._publish(interaction, channel=channel, message=message, subscribing=subscribing)
+
+        await self._respond(interaction, work(), channel=channel)
+
+    async def answer_clicked(self, interaction: discord.Interaction, *, post_id: int, raw_choice: str) -> None:
+        found = refs(interaction)
+        if found is None:
+            await self._reply(interaction, Message(text=texts.SERVER_ONLY))
+            return
+        member, channel = found
+        await self._respond(
+            interaction, self.service.answer(member=member, post_id=post_id, raw_choice=raw_choice), channel=channel
+        )
+
+    async def _publish(
+        self, interaction: discord.Interaction, *, channel: ChannelRef, message: Message, subscribing: bool
+    ) -> Message:
+        """Post a public confirmation in the channel; when studybot cannot post there, say which
+        permission is missing and, after `daily on`, mark the schedule as not working."""
+        thread = interaction.channel is not None and getattr(interaction.channel, "type", None) in THREADS
+        missing = missing_permissions(interaction.app_permissions, thread=thread)
+        if missing:
+            problem = texts.MISSING_PERMISSIONS.format(channel=channel.channel, missing=_and(missing))
+        else:
+            try:
+                await self.post(channel, message)
+                return Message(text=texts.POSTED)
+            except PostError as exc:
+                if not exc.permanent:  # Discord hiccup: the change stands, only the announcement is lost
+                    return Message(text=f"{message.text}\n\n{texts.NOT_POSTED_NOW.format(reason=exc.reason)}")
+                problem = texts.CANNOT_POST.format(channel=channel.channel, reason=exc.reason)
+        if subscribing:
+            await self.service.subscription_failed(channel, problem)
+            return Message(text=f"{problem}\n{texts.NOT_SAVED}")
+        return Message(text=f"{message.text}\n\n{problem}")
+
+    async def _respond(self, interaction: discord.Interaction, work: Awaitable[Message], *, channel: ChannelRef) -> None:
+        """Answer within Discord's 3 seconds: reply at once when the work is quick, else defer first."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        if not done:
+            try:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            except discord.HTTPException as exc:
+                log.warning("could not defer a Discord interaction: %s", exc.text, extra=_where(channel))
+        try:
+            message = await task
+        except Exception:
+            log.exception("a Discord interaction failed", extra=_where(channel))
+            message = Message(text=texts.FAILED)
+        await self._reply(interaction, message, channel=channel)
+
+    async def _reply(
+        self, interaction: discord.Interaction, message: Message, *, channel: ChannelRef | None = None
+    ) -> None:
+        embed, view = render(message)
+        kwargs: dict = {"embed": embed, "ephemeral": True, "allowed_mentions": NO_MENTIONS}
+        if view is not None:
+            kwargs["view"] = view
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(**kwargs)
+            else:
+                await interaction.response.send_message(**kwargs)
+        except discord.HTTPException as exc:
+            log.warning("could not answer a Discord interaction: %s %s", exc.status, exc.text,
+                        extra=_where(channel) if channel else {"platform": PLATFORM})

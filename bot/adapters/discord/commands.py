@@ -1,0 +1,144 @@
+"""The /dva slash command group: typed options in, the core command text out.
+
+Each callback only builds the text the core parses (`quiz lambda`, `daily on 09:00 Europe/Berlin`)
+and hands it to the runner; autocomplete offers the taxonomy's topics and IANA time zones.
+"""
+
+from typing import Literal, Protocol
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bot.core.models import Bank
+
+MAX_CHOICES = 25
+CHOICE_TEXT = 100
+DAY_SUGGESTIONS = ("weekdays", "daily", "weekends", "mon,wed,fri", "tue,thu")
+SCOPES = [
+    app_commands.Choice(name="this channel", value="here"),
+    app_commands.Choice(name="the whole server", value="workspace"),
+]
+Time = app_commands.Range[str, 4, 5]
+Words = app_commands.Range[str, 1, 200]
+
+
+class CommandRunner(Protocol):
+    async def run_command(self, interaction: discord.Interaction, text: str, *, subscribing: bool = False) -> None:
+        """Answer the interaction with the core's reply to `text`; `subscribing` marks `daily on`."""
+
+
+def topic_choices(bank: Bank) -> list[tuple[str, str]]:
+    """(label, value) pairs: services, then domains, then task statements."""
+    tax = bank.taxonomy
+    pairs = [(f"{slug}: {tax.services[slug]}", slug) for slug in sorted(tax.in_scope) if slug in tax.services]
+    pairs += [(f"domain {d.id}: {d.name}", str(d.id)) for d in tax.domains]
+    pairs += [(f"task {t.id}: {t.title}", t.id) for t in tax.tasks]
+    return [(label[:CHOICE_TEXT], value[:CHOICE_TEXT]) for label, value in pairs]
+
+
+def matching(pairs: list[tuple[str, str]], current: str) -> list[app_commands.Choice[str]]:
+    needle = current.strip().lower()
+    starts = [p for p in pairs if p[1].lower().startswith(needle)]
+    contains = [p for p in pairs if needle in p[0].lower() and p not in starts]
+    return [app_commands.Choice(name=label, value=value) for label, value in (starts + contains)[:MAX_CHOICES]]
+
+
+def build_dva_group(runner: CommandRunner, *, bank: Bank) -> app_commands.Group:
+    topics = topic_choices(bank)
+    zones = [(z, z) for z in sorted(available_timezones()) if "/" in z or z == "UTC"]
+
+    async def topic_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return matching(topics, current)
+
+    async def zone_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return matching(zones, current)
+
+    async def days_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        typed = [(current, current)] if current and current not in DAY_SUGGESTIONS else []
+        return matching(typed + [(d, d) for d in DAY_SUGGESTIONS], current)
+
+    dva = app_commands.Group(
+        name="dva", description="AWS DVA-C02 practice: daily questions, quizzes, lookups, streaks", guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        allowed_installs=app_commands.AppInstallationType(guild=True),
+    )
+
+    @dva.command(name="help", description="What studybot can do")
+    async def help_(interaction: discord.Interaction) -> None:
+        await runner.run_command(interaction, "help")
+
+    @dva.command(name="quiz", description="A practice question, privately")
+    @app_commands.describe(topic="A service (lambda, dynamodb), a domain 1-4 or a task such as 2.1")
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    async def quiz(interaction: discord.Interaction, topic: Words | None = None) -> None:
+        await runner.run_command(interaction, f"quiz {topic or ''}".strip())
+
+    @dva.command(name="scenario", description="The fix for a symptom, e.g. cors error, 504, cold start")
+    @app_commands.describe(words="The symptom in a few words")
+    async def scenario(interaction: discord.Interaction, words: Words) -> None:
+        await runner.run_command(interaction, f"scenario {words}")
+
+    @dva.command(name="fact", description="Exam numbers and rules, e.g. lambda timeout")
+    @app_commands.describe(words="A service and what you want to know")
+    async def fact(interaction: discord.Interaction, words: Words) -> None:
+        await runner.run_command(interaction, f"fact {words}")
+
+    @dva.command(name="streak", description="Your streak and freezes")
+    async def streak(interaction: discord.Interaction) -> None:
+        await runner.run_command(interaction, "streak")
+
+    @dva.command(name="stats", description="Your points and accuracy")
+    async def stats(interaction: discord.Interaction) -> None:
+        await runner.run_command(interaction, "stats")
+
+    @dva.command(name="leaderboard", description="The rankings; you always see your own")
+    @app_commands.describe(period="Which points count (default: this week)", scope="Where (default: this channel)")
+    @app_commands.choices(scope=SCOPES)
+    async def leaderboard(
+        interaction: discord.Interaction, period: Literal["week", "month", "all"] | None = None,
+        scope: app_commands.Choice[str] | None = None,
+    ) -> None:
+        words = ["leaderboard"] + ([period] if period else []) + ([scope.value] if scope else [])
+        await runner.run_command(interaction, " ".join(words))
+
+    @dva.command(name="timezone", description="Your time zone for streak days (leave empty to see it)")
+    @app_commands.describe(name="An IANA time zone such as Europe/Berlin")
+    @app_commands.autocomplete(name=zone_autocomplete)
+    async def timezone(interaction: discord.Interaction, name: app_commands.Range[str, 1, 64] | None = None) -> None:
+        await runner.run_command(interaction, f"timezone {name or ''}".strip())
+
+    # Discord ignores default permissions on subcommands, so `daily` cannot hide itself from members;
+    # the core checks is_admin (Manage Server) on every change instead, and `status` is open to all.
+    daily = app_commands.Group(name="daily", description="This channel's daily question", parent=dva)
+
+    @daily.command(name="on", description="Schedule the daily question here (Manage Server)")
+    @app_commands.describe(
+        time="Post time, HH:MM", timezone="IANA time zone of that time", days="daily, weekdays or mon,wed,fri",
+        reveal="Reveal time, HH:MM (default: 8 hours later)",
+    )
+    @app_commands.autocomplete(timezone=zone_autocomplete, days=days_autocomplete)
+    async def daily_on(
+        interaction: discord.Interaction, time: Time, timezone: app_commands.Range[str, 1, 64],
+        days: app_commands.Range[str, 1, 40] | None = None, reveal: Time | None = None,
+    ) -> None:
+        words = ["daily", "on", time, timezone]
+        if days:
+            words.append(days.replace(" ", ""))
+        if reveal:
+            words += ["reveal", reveal]
+        await runner.run_command(interaction, " ".join(words), subscribing=True)
+
+    @daily.command(name="off", description="Stop the daily question here (Manage Server)")
+    async def daily_off(interaction: discord.Interaction) -> None:
+        await runner.run_command(interaction, "daily off")
+
+    @daily.command(name="status", description="The schedule of this channel")
+    async def daily_status(interaction: discord.Interaction) -> None:
+        await runner.run_command(interaction, "daily status")
+
+    @daily.command(name="digest", description="Turn the weekly digest on or off (Manage Server)")
+    async def daily_digest(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
+        await runner.run_command(interaction, f"daily digest {state}")
+
+    return dva

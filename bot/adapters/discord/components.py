@@ -1,0 +1,86 @@
+"""Persistent answer components. The custom id carries the post and the option, so a click is
+understood by any process at any time, also after a restart: the classes are registered with
+`client.add_dynamic_items` at start and rebuilt from the custom id of each click.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+import discord
+from discord.ui import DynamicItem
+
+from bot.core.messages import ACTION_ANSWER, answer_value, parse_answer_value
+
+CUSTOM_ID_LIMIT = 100
+_POST = r"[0-9]{1,19}"
+BUTTON_TEMPLATE = re.compile(rf"dva:{ACTION_ANSWER}:(?P<value>{_POST}:[A-H]{{1,8}})")
+SELECT_TEMPLATE = re.compile(rf"dva:pick:(?P<post>{_POST})")
+
+
+class AnswerHandler(Protocol):
+    async def answer_clicked(self, interaction: discord.Interaction, *, post_id: int, raw_choice: str) -> None: ...
+
+
+def handler_of(interaction: discord.Interaction) -> AnswerHandler:
+    return interaction.client.study  # type: ignore[attr-defined]  # set by StudyClient
+
+
+def button_custom_id(post_id: int, letters: str) -> str:
+    return f"dva:{ACTION_ANSWER}:{answer_value(post_id, letters)}"
+
+
+def select_custom_id(post_id: int) -> str:
+    return f"dva:pick:{post_id}"
+
+
+class AnswerButton(DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):
+    """One option of a single-answer question: clicking it answers with that letter."""
+
+    def __init__(self, post_id: int, letters: str, *, label: str | None = None, disabled: bool = False) -> None:
+        super().__init__(discord.ui.Button(
+            label=label or letters, style=discord.ButtonStyle.primary, disabled=disabled,
+            custom_id=button_custom_id(post_id, letters),
+        ))
+        self.post_id = post_id
+        self.letters = letters
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> AnswerButton:
+        parsed = parse_answer_value(match["value"])
+        if parsed is None:  # the template and the core format disagree: refuse rather than guess
+            raise ValueError(f"unexpected answer id {match['value']!r}")
+        post_id, letters = parsed
+        return cls(post_id, letters, label=getattr(item, "label", None))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await handler_of(interaction).answer_clicked(interaction, post_id=self.post_id, raw_choice=self.letters)
+
+
+class AnswerSelect(DynamicItem[discord.ui.Select], template=SELECT_TEMPLATE):
+    """The options of a multiple-response question: the member picks exactly `choose` of them."""
+
+    def __init__(
+        self, post_id: int, *, options: list[discord.SelectOption], choose: int, placeholder: str | None = None
+    ) -> None:
+        super().__init__(discord.ui.Select(
+            custom_id=select_custom_id(post_id), options=options, min_values=choose, max_values=choose,
+            placeholder=placeholder,
+        ))
+        self.post_id = post_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> AnswerSelect:
+        options = list(getattr(item, "options", []))
+        choose = getattr(item, "min_values", 1)
+        return cls(int(match["post"]), options=options, choose=choose)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = (interaction.data or {}).get("values", [])
+        raw = " ".join(str(v) for v in values)
+        await handler_of(interaction).answer_clicked(interaction, post_id=self.post_id, raw_choice=raw)

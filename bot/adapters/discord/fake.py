@@ -1,0 +1,302 @@
+"""A local stand-in for Discord's REST API and gateway, shipped beside the adapter for tests and
+offline runs (like httpx's MockTransport). It answers the routes studybot uses with payloads in
+Discord's shapes, records every request, and builds raw interaction payloads to deliver over its
+gateway, so real discord.py objects are exercised end to end without the internet.
+
+Point discord.py at it with `discord.http.Route.BASE = fake.api_base`; GET /gateway/bot returns its
+websocket URL, so an AutoShardedClient without DISCORD_SHARD_COUNT connects to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APPLICATION_ID = 710000000000000001
+BOT_ID = 710000000000000002
+TIMESTAMP = "2026-03-02T10:00:00.000000+00:00"
+EPHEMERAL = 64
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # after /api/v10
+    query: dict[str, str]
+    body: Any  # parsed JSON, or None
+    headers: dict[str, str] = field(repr=False, default_factory=dict)
+
+
+def _json(data: Any, *, status: int = 200) -> web.Response:
+    # discord.py only parses a body whose content type is exactly application/json (no charset).
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def user(user_id: int, name: str, *, bot: bool = False) -> dict:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "avatar": None, "global_name": name,
+            "bot": bot, "public_flags": 0}
+
+
+class FakeDiscord:
+    def __init__(self, *, application_id: int = APPLICATION_ID, bot_id: int = BOT_ID) -> None:
+        self.application_id = application_id
+        self.bot = user(bot_id, "studybot", bot=True)
+        self.requests: list[Recorded] = []
+        self.gateway_ops: list[int] = []
+        self.messages: dict[str, dict] = {}
+        self.forbidden_channels: set[str] = set()  # POST/PATCH there answer 403 Missing Permissions
+        self.unknown_channels: set[str] = set()  # ... 404 Unknown Channel
+        self.broken_channels: set[str] = set()  # ... 400 Invalid Form Body
+        self.forbidden_guilds: set[str] = set()  # command sync there answers 403 Missing Access
+        self.rejected_tokens: set[str] = set()  # GET /users/@me with one of these answers 401
+        self._ids = itertools.count(900000000000000001)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._identified = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ----- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def aclose(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    # ----- inspection ---------------------------------------------------------------------
+    def calls(self, method: str, prefix: str = "") -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+    async def wait_for(self, method: str, prefix: str = "", *, count: int = 1, seconds: float = 5.0) -> list[Recorded]:
+        """Wait until at least `count` matching requests were recorded; returns them all."""
+        async def enough() -> list[Recorded]:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.calls(method, prefix)) >= count)
+                return self.calls(method, prefix)
+
+        return await asyncio.wait_for(enough(), seconds)
+
+    async def _record(self, request: web.Request) -> Recorded:
+        raw = await request.read()
+        body = json.loads(raw) if raw and request.content_type == "application/json" else None
+        rec = Recorded(request.method, "/" + request.match_info["tail"], dict(request.query), body,
+                       dict(request.headers))
+        async with self._changed:
+            self.requests.append(rec)
+            self._changed.notify_all()
+        return rec
+
+    # ----- REST ---------------------------------------------------------------------------
+    def message(self, channel_id: str, body: dict, *, message_id: str | None = None, flags: int = 0) -> dict:
+        payload = {
+            "id": message_id or self.next_id(), "channel_id": str(channel_id), "type": 0,
+            "content": body.get("content") or "", "author": self.bot, "attachments": [],
+            "embeds": body.get("embeds") or [], "mentions": [], "mention_roles": [], "mention_everyone": False,
+            "pinned": False, "tts": False, "timestamp": TIMESTAMP, "edited_timestamp": None,
+            "flags": flags | int(body.get("flags") or 0), "components": body.get("components") or [],
+        }
+        if "message_reference" in body:
+            payload["type"] = 19
+        self.messages[payload["id"]] = payload
+        return payload
+
+    def _error(self, status: int, code: int, message: str) -> web.Response:
+        return _json({"message": message, "code": code}, status=status)
+
+    def _refused(self, channel_id: str) -> web.Response | None:
+        if channel_id in self.unknown_channels:
+            return self._error(404, 10003, "Unknown Channel")
+        if channel_id in self.forbidden_channels:
+            return self._error(403, 50013, "Missing Permissions")
+        if channel_id in self.broken_channels:
+            return self._error(400, 50035, "Invalid Form Body")
+        return None
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        rec = await self._record(request)
+        parts = rec.path.strip("/").split("/")
+        method, body = rec.method, rec.body if isinstance(rec.body, dict | list) else {}
+        match method, parts:
+            case "GET", ["users", "@me"]:
+                if rec.headers.get("Authorization", "").removeprefix("Bot ") in self.rejected_tokens:
+                    return self._error(401, 0, "401: Unauthorized")
+                return _json(self.bot)
+            case "GET", ["oauth2", "applications", "@me"]:
+                return _json({
+                    "id": str(self.application_id), "name": "studybot", "icon": None, "description": "",
+                    "bot_public": True, "bot_require_code_grant": False, "owner": user(1, "owner"),
+                    "verify_key": "0" * 64, "flags": 0, "team": None,
+                })
+            case "GET", ["gateway", "bot"]:
+                return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": {
+                    "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
+            case "PUT", ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]:
+                guild = parts[3] if len(parts) == 5 else None
+                if guild in self.forbidden_guilds:
+                    return self._error(403, 50001, "Missing Access")
+                return _json([
+                    {**cmd, "id": self.next_id(), "application_id": str(self.application_id), "version": "1",
+                     "type": cmd.get("type", 1), **({"guild_id": guild} if guild else {})}
+                    for cmd in body
+                ])
+            case "POST", ["channels", channel, "messages"]:
+                return self._refused(channel) or _json(self.message(channel, body))
+            case "PATCH", ["channels", channel, "messages", message_id]:
+                refused = self._refused(channel)
+                if refused:
+                    return refused
+                if message_id not in self.messages:
+                    return self._error(404, 10008, "Unknown Message")
+                return _json(self.message(channel, {**self.messages[message_id], **body},
+                                                      message_id=message_id))
+            case "POST", ["interactions", interaction_id, _token, "callback"]:
+                return _json(self._callback(interaction_id, body))
+            case "POST", ["webhooks", _, _token]:
+                return _json(self.message("0", body))
+            case "PATCH", ["webhooks", _, _token, "messages", _]:
+                return _json(self.message("0", body))
+        return self._error(404, 0, "404: Not Found")
+
+    def _callback(self, interaction_id: str, body: dict) -> dict:
+        kind = body.get("type")
+        data = body.get("data") or {}
+        flags = int(data.get("flags") or 0)
+        out: dict[str, Any] = {"interaction": {
+            "id": interaction_id, "type": 2, "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(flags & EPHEMERAL),
+        }, "resource": {"type": kind}}
+        if kind in (4, 7):
+            msg = self.message("0", data)
+            out["interaction"]["response_message_id"] = msg["id"]
+            out["resource"]["message"] = msg
+        return out
+
+    # ----- gateway --------------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._identified.clear()  # events wait for this connection's IDENTIFY (or RESUME)
+        self._sockets.append(ws)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                self.gateway_ops.append(op)
+                if op == 1:
+                    await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
+                elif op == 2:
+                    shard = frame["d"].get("shard") or [0, 1]
+                    await self._send(ws, "READY", {
+                        "v": 10, "user": self.bot, "guilds": [], "session_id": "fake-session",
+                        "resume_gateway_url": self.gateway_url, "shard": shard,
+                        "application": {"id": str(self.application_id), "flags": 0},
+                    })
+                    self._identified.set()
+                elif op == 6:
+                    await self._send(ws, "RESUMED", {})
+                    self._identified.set()
+        finally:
+            if ws in self._sockets:
+                self._sockets.remove(ws)
+            if not self._sockets:
+                self._identified.clear()
+        return ws
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict) -> None:
+        await ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    async def wait_identified(self, seconds: float = 5.0) -> None:
+        await asyncio.wait_for(self._identified.wait(), seconds)
+
+    async def dispatch(self, event: str, data: dict) -> None:
+        """Send a gateway event to every connected shard (there is one in tests)."""
+        await self.wait_identified()
+        for ws in list(self._sockets):
+            await self._send(ws, event, data)
+
+    async def ask_to_reconnect(self) -> None:
+        """Gateway opcode 7: the client must reconnect and resume, as after a Discord restart."""
+        self._identified.clear()
+        for ws in list(self._sockets):
+            await ws.send_json({"op": 7, "d": None, "s": None, "t": None})
+
+    # ----- interaction payloads ---------------------------------------------------------------
+    def _interaction(
+        self, *, kind: int, data: dict, guild_id: str, channel_id: str, user_id: str, permissions: int,
+        app_permissions: int, channel_type: int, message: dict | None = None,
+    ) -> dict:
+        payload = {
+            "id": self.next_id(), "application_id": str(self.application_id), "type": kind, "data": data,
+            "guild_id": guild_id, "channel_id": channel_id, "token": f"token-{self.next_id()}", "version": 1,
+            "app_permissions": str(app_permissions), "locale": "en-US", "guild_locale": "en-US",
+            "attachment_size_limit": 8 * 1024 * 1024, "entitlements": [], "authorizing_integration_owners": {},
+            "context": 0,
+            "channel": {"id": channel_id, "type": channel_type, "guild_id": guild_id, "name": "study", "position": 0,
+                        "permission_overwrites": [], "nsfw": False, "parent_id": None, "flags": 0},
+            "member": {"user": user(int(user_id), f"member{user_id}"), "roles": [], "joined_at": TIMESTAMP,
+                       "deaf": False, "mute": False, "flags": 0, "permissions": str(permissions)},
+        }
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    def command(
+        self, path: tuple[str, ...], options: dict[str, str] | None = None, *, guild_id: str, channel_id: str,
+        user_id: str, permissions: int = 0, app_permissions: int = 0, channel_type: int = 0,
+        command_guild_id: str | None = None, focused: str | None = None,
+    ) -> dict:
+        """A /dva interaction: path such as ("quiz",) or ("daily", "on"); string options; `focused`
+        makes it an autocomplete request (type 4) for that option."""
+        leaf = [{"type": 3, "name": k, "value": v, **({"focused": True} if k == focused else {})}
+                for k, v in (options or {}).items()]
+        node: dict = {"type": 1, "name": path[-1], "options": leaf}
+        for group in reversed(path[:-1]):
+            node = {"type": 2, "name": group, "options": [node]}
+        data = {"id": self.next_id(), "name": "dva", "type": 1, "options": [node]}
+        if command_guild_id:
+            data["guild_id"] = command_guild_id
+        return self._interaction(kind=4 if focused else 2, data=data, guild_id=guild_id, channel_id=channel_id,
+                                 user_id=user_id, permissions=permissions, app_permissions=app_permissions,
+                                 channel_type=channel_type)
+
+    def component(
+        self, message: dict, custom_id: str, *, values: list[str] | None = None, guild_id: str,
+        user_id: str, permissions: int = 0, app_permissions: int = 0,
+    ) -> dict:
+        """A click on a button (or a select submit when `values` is given) of a message studybot sent."""
+        data = {"custom_id": custom_id, "component_type": 3 if values is not None else 2}
+        if values is not None:
+            data["values"] = values
+        return self._interaction(kind=3, data=data, guild_id=guild_id, channel_id=message["channel_id"],
+                                 user_id=user_id, permissions=permissions, app_permissions=app_permissions,
+                                 channel_type=0, message=message)

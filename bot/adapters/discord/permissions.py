@@ -1,0 +1,33 @@
+"""The permissions studybot needs in a channel, and the install link that asks for exactly those."""
+
+from __future__ import annotations
+
+import discord
+
+# Posting the daily question and editing it need View Channel, Send Messages and Embed Links;
+# the reveal is a reply, which needs Read Message History. In a thread, Send Messages in Threads
+# replaces Send Messages. Nothing else: no message content, no member list, no moderation.
+CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "read_message_history")
+THREAD_PERMISSIONS = ("view_channel", "send_messages_in_threads", "embed_links", "read_message_history")
+SCOPES = ("bot", "applications.commands")
+
+
+def install_permissions() -> discord.Permissions:
+    """The smallest permission set studybot's features need, for the invite link."""
+    return discord.Permissions(**dict.fromkeys(CHANNEL_PERMISSIONS, True))
+
+
+def invite_url(application_id: int | str) -> str:
+    return discord.utils.oauth_url(application_id, permissions=install_permissions(), scopes=SCOPES)
+
+
+def permission_label(name: str) -> str:
+    return name.replace("_", " ").title().replace("In Threads", "in Threads")
+
+
+def missing_permissions(granted: discord.Permissions, *, thread: bool = False) -> list[str]:
+    """Names (as Discord shows them) of the permissions studybot lacks, in a stable order."""
+    needed = THREAD_PERMISSIONS if thread else CHANNEL_PERMISSIONS
+    if granted.administrator:
+        return []
+    return [permission_label(name) for name in needed if not getattr(granted, name)]

@@ -1,0 +1,110 @@
+"""A core Message as a Discord embed plus components, always within Discord's limits.
+
+Markup: the core's *bold* becomes **bold**; `code`, _italic_ and <@id> mentions are the same on
+Discord. Mentions inside embeds do not ping, which is what a leaderboard wants.
+"""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.adapters.discord.components import AnswerButton, AnswerSelect
+from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
+
+# https://discord.com/developers/docs/resources/message#embed-object-embed-limits and the component docs
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+EMBED_FOOTER = 2048
+EMBED_TOTAL = 6000
+MAX_FIELDS = 25
+BUTTON_LABEL = 80
+SELECT_LABEL = 100
+SELECT_PLACEHOLDER = 150
+SELECT_OPTIONS = 25
+COLOUR = discord.Colour(0xFF9900)
+
+_BOLD = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<!\s)\*(?![*\w])")
+_CODE = re.compile(r"(`[^`\n]*`)")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to `limit` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def markup(text: str) -> str:
+    """Core markup to Discord markdown, leaving `code` spans untouched."""
+    parts = _CODE.split(text)
+    return "".join(p if i % 2 else _BOLD.sub(r"**\1**", p) for i, p in enumerate(parts))
+
+
+def _chunks(lines: tuple[str, ...], limit: int) -> list[str]:
+    chunks: list[str] = []
+    current = ""
+    for line in (clip(markup(x), limit) for x in lines):
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def embed_for(message: Message) -> discord.Embed:
+    """The message as one embed. Within the 6,000 characters of an embed the options come first
+    (they must stay whole to be answerable), then the text, then the extra lines as fields."""
+    title = clip(markup(message.title), EMBED_TITLE)
+    footer = clip(message.footer, EMBED_FOOTER)
+    budget = EMBED_TOTAL - len(title) - len(footer)
+    options = "\n".join(f"**{letter}.** {markup(text)}" for letter, text in message.options)
+    options = clip(options, min(EMBED_DESCRIPTION // 2, budget // 2))
+    gap = 2 if options else 0
+    room = min(EMBED_DESCRIPTION, budget) - len(options) - gap
+    description = "\n\n".join(filter(None, [clip(markup(message.text), max(room, 0)), options]))
+    budget -= len(description)
+    embed = discord.Embed(title=title or None, description=description or None, colour=COLOUR)
+    for value in _chunks(message.lines, FIELD_VALUE)[:MAX_FIELDS]:
+        if budget < 2:
+            break
+        value = clip(value, budget - 1)  # the field name is one character
+        embed.add_field(name="\u200b", value=value, inline=False)
+        budget -= len(value) + 1
+    if footer:
+        embed.set_footer(text=footer)
+    return embed
+
+
+def view_for(message: Message) -> discord.ui.View | None:
+    """The answer components of a message, or None when it has none (a reply, a lookup)."""
+    items: list[discord.ui.Item] = []
+    for button in message.buttons:
+        parsed = parse_answer_value(button.value) if button.action == ACTION_ANSWER else None
+        if parsed is None:
+            continue
+        post_id, letters = parsed
+        items.append(AnswerButton(post_id, letters, label=clip(button.label, BUTTON_LABEL), disabled=button.disabled))
+    if not items and message.choose > 1 and message.options and message.post_id is not None:
+        options = [
+            discord.SelectOption(label=clip(f"{letter}. {text}", SELECT_LABEL), value=letter)
+            for letter, text in message.options[:SELECT_OPTIONS]
+        ]
+        placeholder = clip(f"Pick {message.choose} options", SELECT_PLACEHOLDER)
+        items.append(AnswerSelect(message.post_id, options=options, choose=message.choose, placeholder=placeholder))
+    if not items:
+        return None
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
+def render(message: Message) -> tuple[discord.Embed, discord.ui.View | None]:
+    return embed_for(message), view_for(message)
