@@ -22,5 +22,8 @@ test: $(STAMP)
 	$(BIN)/studybot content check
 	$(BIN)/pytest
 
+bench: $(STAMP)
+	$(BIN)/studybot bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache

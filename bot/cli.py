@@ -1,4 +1,4 @@
-"""The `studybot` command line: console, run, lookup, content check/stats."""
+"""The `studybot` command line: console, run, lookup, content check/stats, db."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 
 def _content(args: argparse.Namespace) -> int:
@@ -177,6 +178,96 @@ def _health(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    """Database tooling; every action opens the store first, which applies pending migrations."""
+    from bot.runtime import describe_database
+    from storage import StoreError, open_store, sqlite_path_from_url
+    from storage.export import ExportError
+
+    url = _settings().studybot_database_url
+    where = describe_database(url).split("?", 1)[0]  # query parameters may hold a password
+    if args.action == "backup":
+        from storage.backup import backup_sqlite
+
+        if not args.file or args.file == "-":
+            print("studybot: db backup needs a FILE to write the copy to", file=sys.stderr)
+            return 2
+        if not url.startswith("sqlite:"):
+            print("studybot: db backup copies a SQLite file; for PostgreSQL use pg_dump, or studybot db export FILE",
+                  file=sys.stderr)
+            return 2
+        try:
+            pages = backup_sqlite(sqlite_path_from_url(url), Path(args.file))
+        except StoreError as exc:
+            print(f"studybot: {exc}", file=sys.stderr)
+            return 1
+        print(f"backed up {where} to {args.file} ({pages} pages)")
+        return 0
+    if args.action in ("export", "import") and not args.file:
+        print(f"studybot: db {args.action} needs a FILE (- for standard {'output' if args.action == 'export' else 'input'})",
+              file=sys.stderr)
+        return 2
+
+    async def body() -> int:
+        store = open_store(url)
+        await store.start()
+        try:
+            if args.action == "migrate":
+                versions = await store.applied_migrations()
+                print(f"{where}: migrations applied: {', '.join(f'{v:03d}' for v in versions)}")
+                return 0
+            if args.action == "export":
+                return await _db_export(store, args.file, where)
+            return await _db_import(store, args.file, where)
+        finally:
+            await store.aclose()
+
+    try:
+        return asyncio.run(body())
+    except (StoreError, ExportError, OSError) as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _db_export(store, file: str, where: str) -> int:
+    from storage.export import export_to
+
+    if file == "-":
+        summary = await export_to(store, sys.stdout)
+    else:
+        # Written beside the target and renamed, so a failed export leaves no half file behind.
+        target = Path(file)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8") as out:
+                summary = await export_to(store, out)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    rows = ", ".join(f"{name} {n}" for name, n in summary.rows.items())
+    print(f"exported {where} to {file}: {rows}", file=sys.stderr)
+    return 0
+
+
+async def _db_import(store, file: str, where: str) -> int:
+    from storage.export import import_from
+
+    if file == "-":
+        summary = await import_from(store, sys.stdin)
+    else:
+        with open(file, encoding="utf-8") as lines:  # noqa: ASYNC230 - the CLI's loop runs nothing else
+            summary = await import_from(store, lines)
+    rows = ", ".join(f"{name} {n}" for name, n in summary.rows.items()) or "no rows"
+    print(f"imported {file} into {where}: {rows}", file=sys.stderr)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench.runner import run
+
+    return asyncio.run(run(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="AWS DVA-C02 study bot for Slack and Discord")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -209,6 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
     discord.add_argument("action", choices=["invite-url"], help="invite-url: print the link that installs the bot")
     discord.add_argument("--application-id", type=int, default=None, help="default: DISCORD_APPLICATION_ID")
     discord.set_defaults(func=_discord)
+
+    db = sub.add_parser("db", help="database tooling: migrate, export, import, backup (STUDYBOT_DATABASE_URL)")
+    db.add_argument("action", choices=["migrate", "export", "import", "backup"],
+                    help="migrate: apply pending migrations and list them; export/import: every table as JSON "
+                         "lines (e.g. to move from SQLite to PostgreSQL); backup: copy a live SQLite file")
+    db.add_argument("file", nargs="?", help="the export file (- for stdout/stdin) or the backup file")
+    db.set_defaults(func=_db)
+    from bot.bench.runner import add_arguments
+
+    bench = sub.add_parser("bench", help="measure the busiest minute: answers, leaderboard, lookup, fanout, start")
+    add_arguments(bench)
+    bench.set_defaults(func=_bench)
     return parser
 
 

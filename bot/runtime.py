@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from dataclasses import dataclass
@@ -33,9 +34,10 @@ class Runtime:
 def describe_database(url: str) -> str:
     if url.startswith("sqlite:///"):
         return url
-    # Never print a password: keep the scheme and host part after '@'.
+    # Never print a password: keep the scheme and the host part after '@', drop any query
+    # (libpq URLs may carry ?password=...).
     scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
+    return f"{scheme}://{rest.rsplit('@', 1)[-1].split('?', 1)[0]}"
 
 
 async def start_runtime(settings: Settings, *, clock: Clock | None = None, announce: bool = True) -> Runtime:
@@ -47,4 +49,13 @@ async def start_runtime(settings: Settings, *, clock: Clock | None = None, annou
     await store.start()
     clock = clock or SystemClock()
     service = StudyService(bank=bank, store=store, clock=clock, lookup=LookupIndex(bank), admins=settings.admins)
+    freeze_heap()
     return Runtime(settings=settings, bank=bank, store=store, service=service, clock=clock)
+
+
+def freeze_heap() -> None:
+    """Move what start-up built (the bank, the lookup index, the imported modules) out of the
+    garbage collector's sight: a full collection then takes microseconds instead of pausing a
+    lookup or a burst of answers for ~10 ms while it walks objects that live for the whole run."""
+    gc.collect()
+    gc.freeze()

@@ -51,6 +51,7 @@ class DailyScheduler:
         self.max_attempts = max_attempts
         self.sweep_minutes = sweep_minutes
         self.reload_seconds = reload_seconds
+        self.concurrency = concurrency
         self._limits = {platform: asyncio.Semaphore(concurrency) for platform in posters}
         self._subs: dict[str, Subscription] = {}
         self._done: set[tuple[str, str]] = set()  # (channel key, local date) known to be claimed
@@ -68,12 +69,15 @@ class DailyScheduler:
                           "max_instances": 2},
         )
         self.aps.start()
-        await self.reload()
+        # What is due now goes out first: building thousands of cron jobs takes seconds.
+        await self.reload(schedule=False)
+        await self._tracked(self.sweep)
+        for sub in list(self._subs.values()):
+            self._schedule(sub)
         # On whole minutes, so a post time in a spring-forward gap goes out at the first valid minute.
         self.aps.add_job(self._tracked, CronTrigger(minute=f"*/{self.sweep_minutes}", second=0, timezone=UTC),
                          args=[self.sweep], id="sweep", replace_existing=True)
         self.service.on_subscription_changed(self.subscription_changed)
-        await self._tracked(self.sweep)
 
     async def aclose(self) -> None:
         if self.aps is not None:
@@ -97,7 +101,7 @@ class DailyScheduler:
                 self._inflight.discard(task)
 
     # ----- jobs ---------------------------------------------------------------------------
-    async def reload(self) -> None:
+    async def reload(self, *, schedule: bool = True) -> None:
         subs = await self.store.list_subscriptions(active_only=False)
         self._last_reload = self.clock.now().timestamp()
         for sub in subs:
@@ -107,9 +111,9 @@ class DailyScheduler:
             old = self._subs.get(key)
             self._subs[key] = sub
             # Rebuild the cron jobs only when the schedule itself changed (in another process).
-            if old is None or (old.time, old.timezone, old.days, old.reveal, old.active) != (
+            if schedule and (old is None or (old.time, old.timezone, old.days, old.reveal, old.active) != (
                 sub.time, sub.timezone, sub.days, sub.reveal, sub.active
-            ):
+            )):
                 self._schedule(sub)
 
     async def subscription_changed(self, sub: Subscription) -> None:
@@ -153,7 +157,15 @@ class DailyScheduler:
         if now.timestamp() - self._last_reload >= self.reload_seconds:
             await self.reload()
         subs = [s for s in self._subs.values() if s.active]
-        await asyncio.gather(*[self._guarded(self.post_due, _key(s.channel)) for s in subs])
+        # A few channels at a time, so the first ones are posted while the rest are still claimed
+        # (all of them at once would make every channel wait for every other's queries).
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def due(key: str) -> None:
+            async with slots:
+                await self._guarded(self.post_due, key)
+
+        await asyncio.gather(*[due(_key(s.channel)) for s in subs])
         # One query for every unrevealed post, not one per channel.
         pending: dict[str, list[Post]] = {}
         for post in await self.store.posts_to_reveal(before=now.timestamp()):

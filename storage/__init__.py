@@ -20,8 +20,17 @@ def sqlite_path_from_url(url: str) -> Path:
 
 
 def open_store(url: str) -> Store:
+    """An unstarted store for the URL: sqlite:///path/file.db, or postgresql://user@host:port/db
+    (also postgres://; query parameters such as ?sslmode=require go to asyncpg)."""
     if url.startswith("sqlite:"):
         from storage.sqlite.store import SQLiteStore
 
         return SQLiteStore(sqlite_path_from_url(url))
-    raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}; use sqlite:///path/file.db")
+    if url.startswith(("postgresql://", "postgres://")):
+        from storage.postgres.store import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(
+        f"unsupported database URL scheme in {url.split(':', 1)[0]!r}; "
+        "use sqlite:///path/file.db or postgresql://user@host/db"
+    )

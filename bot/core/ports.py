@@ -5,6 +5,7 @@ Every Store method may raise `StoreError` (storage/ maps driver errors to it at 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,6 +64,9 @@ class AnswerIn:
 class AnswerOutcome:
     recorded: bool  # False: the member had answered this post already
     choice: str  # the choice that counts (the earlier one when not recorded)
+    # The member's streak days after this answer, when the store read them in the same
+    # transaction (saves the hot path a read); None: ask `member_days`.
+    days: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +151,36 @@ class Store(Protocol):
 
     async def leaderboard(
         self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int,
-        until: float | None = None,
-    ) -> list[Ranked]: ...
+        until: float | None = None, period: str | None = None,
+    ) -> list[Ranked]:
+        """Members with points > 0, best first; ties share a rank. With `period` (a key of
+        `timeutil.period_key`: 'all', 'w2026-03-02', 'm2026-03') the store reads its maintained
+        totals of the answers whose streak day falls in that period, and ignores since/until."""
 
     async def rank_of(
-        self, *, member: MemberRef, channel: str | None, since: float | None
-    ) -> Ranked | None: ...
+        self, *, member: MemberRef, channel: str | None, since: float | None, period: str | None = None
+    ) -> Ranked | None:
+        """The member's points and rank (1 + members with more points); None without points."""
 
     async def get_kv(self, key: str) -> str | None: ...
 
     async def set_kv(self, key: str, value: str) -> None: ...
+
+    # Export and import (storage/export.py builds `studybot db export/import` on these alone).
+    async def applied_migrations(self) -> list[int]:
+        """Versions of the schema migrations applied to this database, in order."""
+
+    async def data_tables(self) -> dict[str, list[str]]:
+        """Every table holding data (not schema bookkeeping) -> the tables it references by
+        foreign key, so rows can be imported parents first."""
+
+    def export_table(self, name: str) -> AsyncIterator[dict[str, object]]:
+        """The table's rows as column -> value (str, int, float or None), in primary key order,
+        streamed. Raises StoreError for an unknown table."""
+
+    async def import_rows(self, name: str, rows: list[dict[str, object]]) -> int:
+        """Insert rows as exported (ids included) in one transaction; returns how many. Raises
+        StoreError for an unknown table or column, or a row that conflicts with one stored."""
 
 
 class PostError(StudybotError):

@@ -26,6 +26,7 @@ from bot.core.timeutil import (
     describe_days,
     local_date,
     parse_daily_on,
+    period_key,
     period_start,
     streak_day,
     zone,
@@ -223,7 +224,7 @@ class StudyService:
         event = AnswerRecorded(member=member, post_id=post.id, correct=g.correct, points=g.points, practice=practice)
         for listener in self._answer_listeners:
             await listener(event)
-        streak = await self.streak(member, tz)
+        streak = await self.streak(member, tz, days=outcome.days)
         head = texts.RIGHT.format(key=question.key_text) if g.correct else texts.WRONG.format(
             choice=", ".join(choice), key=question.key_text
         )
@@ -240,9 +241,10 @@ class StudyService:
         return Message(text="\n".join(lines), post_id=post.id)
 
     # ----- streaks, stats, leaderboards ---------------------------------------------------
-    async def streak(self, member: MemberRef, tz: str) -> Streak:
-        days = [date.fromisoformat(d) for d in await self.store.member_days(member)]
-        return compute_streak(days, streak_day(self.clock.now(), tz))
+    async def streak(self, member: MemberRef, tz: str, *, days: tuple[str, ...] | None = None) -> Streak:
+        """The member's streak; `days` when the caller already holds their streak days."""
+        listed = days if days is not None else await self.store.member_days(member)
+        return compute_streak([date.fromisoformat(d) for d in listed], streak_day(self.clock.now(), tz))
 
     async def streak_message(self, *, member: MemberRef, channel: ChannelRef) -> Message:
         tz, _ = await self.member_timezone(member, channel)
@@ -271,9 +273,12 @@ class StudyService:
         tz, _ = await self.member_timezone(member, channel)
         start = period_start(self.clock.now(), period, tz)
         since = start.timestamp() if start else None
+        # Answers count in the period of their streak day; so does the asker's "this week".
+        key = period_key(streak_day(self.clock.now(), tz), period)
         chan = channel.channel if scope == "here" else None
         top = await self.store.leaderboard(
-            platform=channel.platform, workspace=channel.workspace, channel=chan, since=since, limit=LEADERBOARD_SIZE
+            platform=channel.platform, workspace=channel.workspace, channel=chan, since=since, limit=LEADERBOARD_SIZE,
+            period=key,
         )
         label = {"week": "this week", "month": "this month", "all": "all time"}[period]
         where = "this channel" if scope == "here" else "the workspace"
@@ -281,7 +286,7 @@ class StudyService:
             return Message(title=f"Leaderboard, {where}, {label}", text="No points yet. Answer a question to get on the board!")
         lines = [f"{r.rank}. {mention(r.user)}: {r.points}" for r in top]
         if all(r.user != member.user for r in top):
-            mine = await self.store.rank_of(member=member, channel=chan, since=since)
+            mine = await self.store.rank_of(member=member, channel=chan, since=since, period=key)
             lines.append(f"…\n{mine.rank}. {mention(member.user)} (you): {mine.points}" if mine else "You have no points here yet.")
         return Message(title=f"Leaderboard, {where}, {label}", text="\n".join(lines))
 

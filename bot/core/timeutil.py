@@ -113,6 +113,17 @@ def period_start(now: datetime, period: str, tz: str) -> datetime | None:
     return datetime.combine(first, time(0, 0), tzinfo=zone(tz))
 
 
+def period_key(day: date, period: str) -> str:
+    """The leaderboard period holding a streak day: 'all', 'w' + its Monday, or 'm' + its month."""
+    if period == "all":
+        return "all"
+    if period == "week":
+        return "w" + week_start(day).isoformat()
+    if period == "month":
+        return "m" + day.isoformat()[:7]
+    raise ValueError(f"unknown period {period!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class DailySpec:
     time: str

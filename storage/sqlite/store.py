@@ -4,30 +4,55 @@ Concurrent answers are group-committed: each `record_answer` queues its row and 
 writer task drains the queue and commits up to BATCH rows in one transaction, then tells every
 waiter whether its row was the one stored (a per-row token tells a first answer from a repeat).
 So an answer is durable before the member hears "recorded", and a burst of thousands of clicks
-costs tens of commits, not thousands.
+costs tens of commits, not thousands. The same transaction adds the answers' points to the
+maintained leaderboard totals (migration 003) and reads back each member's streak days, so the
+answer path needs no further query.
+
+Reads on the answer path are cached briefly: a post whose mutable fields no longer matter to the
+scheduler (a quiz, or a delivered daily post, where only revealed_at can still change), and the
+member's and the channel's time zones. This store's own writes drop the entries at once; a write
+by another process on the same file is seen within CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
 import aiosqlite
 
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, Post, Ranked, StoreError, Subscription
+from bot.core.timeutil import period_key
 from storage.migrate import load_migrations
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 BATCH = 500
 BUSY_TIMEOUT_MS = 5000
+CACHE_SECONDS = 2.0
+CACHE_ENTRIES = 100_000
+_MISSING = object()
+
+_BOARD_KEY = "platform, workspace, channel, period"
+_BOARD_JOIN = (
+    "FROM temp.board_delta d JOIN board_totals t ON t.platform=d.platform AND t.workspace=d.workspace "
+    "AND t.channel=d.channel AND t.period=d.period AND t.user_id=d.user_id WHERE true"
+)
+_LEVELS_UPSERT = (
+    f"INSERT INTO board_levels ({_BOARD_KEY}, points, members) SELECT t.platform, t.workspace, t.channel, "
+    "t.period, t.points, {sign} " + _BOARD_JOIN + f" ON CONFLICT ({_BOARD_KEY}, points) "
+    "DO UPDATE SET members = members + excluded.members"
+)
 
 _POST_COLS = "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, failed"
 
@@ -54,6 +79,16 @@ class SQLiteStore:
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[tuple[AnswerIn, str, asyncio.Future]] | None = None
         self._drainer: asyncio.Task | None = None
+        self._cache: dict[tuple, tuple[float, object]] = {}
+        # A token tells this process's row from another's: unique per store, counted per answer
+        # (one uuid per answer costs a system call on the hot path).
+        self._token_prefix = uuid.uuid4().hex[:16] + "-"
+        self._tokens = itertools.count(1)
+        self._batch_thread: ThreadPoolExecutor | None = None
+        self._batch_db: sqlite3.Connection | None = None
+        self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
+        self._tz_reader: asyncio.Task | None = None
+        self._tz_epoch = 0
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -63,6 +98,10 @@ class SQLiteStore:
             await self._writer.execute("PRAGMA journal_mode=WAL")
             await self._migrate()
             self._reader = await self._connect()
+            self._batch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-answers")
+            self._batch_db = await asyncio.get_running_loop().run_in_executor(
+                self._batch_thread, self._open_batch_sync
+            )
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
         self._queue = asyncio.Queue()
@@ -89,6 +128,11 @@ class SQLiteStore:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        if self._batch_thread is not None:
+            if self._batch_db is not None:
+                await asyncio.get_running_loop().run_in_executor(self._batch_thread, self._batch_db.close)
+            self._batch_thread.shutdown(wait=True)
+        self._batch_thread = self._batch_db = None
 
     async def _migrate(self) -> None:
         async with self._tx() as db:
@@ -154,13 +198,62 @@ class SQLiteStore:
         rows = await self._fetchall(sql, params)
         return rows[0] if rows else None
 
+    def _cached(self, key: tuple) -> object:
+        hit = self._cache.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return _MISSING
+        return hit[1]
+
+    def _remember(self, key: tuple, value: object) -> None:
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic() + CACHE_SECONDS, value)
+
+    def _forget(self, key: tuple) -> None:
+        self._cache.pop(key, None)
+
     # ----- members and subscriptions ------------------------------------------------------
     async def get_member_timezone(self, member: MemberRef) -> str | None:
-        row = await self._fetchone(
-            "SELECT timezone FROM members WHERE platform=? AND workspace=? AND user_id=?",
-            (member.platform, member.workspace, member.user),
-        )
-        return row[0] if row else None
+        key = ("tz", member)
+        cached = self._cached(key)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
+        # Members asking in the same moment (a burst of clicks) share one query.
+        wanted = self._tz_wanted.get(member)
+        if wanted is None:
+            wanted = self._tz_wanted[member] = asyncio.get_running_loop().create_future()
+            if self._tz_reader is None:
+                self._tz_reader = asyncio.create_task(self._read_timezones(), name="sqlite-timezone-reader")
+        return await asyncio.shield(wanted)
+
+    async def _read_timezones(self) -> None:
+        await asyncio.sleep(0)  # let every caller of this loop turn join the query
+        wanted, self._tz_wanted = self._tz_wanted, {}
+        self._tz_reader = None
+        epoch = self._tz_epoch  # a time zone set meanwhile must not be overwritten by this read
+        listed = list(wanted)
+        try:
+            found: dict[MemberRef, str] = {}
+            for i in range(0, len(listed), 300):
+                chunk = listed[i : i + 300]
+                values = ",".join("(?, ?, ?)" for _ in chunk)
+                rows = await self._fetchall(
+                    f"WITH k (pl, ws, u) AS (VALUES {values}) SELECT m.platform, m.workspace, m.user_id, m.timezone "
+                    "FROM k CROSS JOIN members m ON m.platform=k.pl AND m.workspace=k.ws AND m.user_id=k.u",
+                    tuple(x for m in chunk for x in (m.platform, m.workspace, m.user)),
+                )
+                found.update({MemberRef(r[0], r[1], r[2]): r[3] for r in rows})
+        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+            for fut in wanted.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            return
+        for member, fut in wanted.items():
+            if epoch == self._tz_epoch:
+                self._remember(("tz", member), found.get(member))
+            if not fut.done():
+                fut.set_result(found.get(member))
 
     async def set_member_timezone(self, member: MemberRef, tz: str) -> None:
         await self._write(
@@ -168,13 +261,20 @@ class SQLiteStore:
             "ON CONFLICT (platform, workspace, user_id) DO UPDATE SET timezone=excluded.timezone, updated_at=excluded.updated_at",
             (member.platform, member.workspace, member.user, tz, time.time()),
         )
+        self._tz_epoch += 1
+        self._forget(("tz", member))
 
     async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
+        key = ("sub", channel)
+        cached = self._cached(key)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
         row = await self._fetchone(
             "SELECT platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error "
             "FROM subscriptions WHERE platform=? AND workspace=? AND channel=?",
             (channel.platform, channel.workspace, channel.channel),
         )
+        self._remember(key, _sub(row) if row else None)
         return _sub(row) if row else None
 
     async def put_subscription(self, sub: Subscription) -> None:
@@ -187,6 +287,7 @@ class SQLiteStore:
             (c.platform, c.workspace, c.channel, sub.time, sub.timezone, sub.days, sub.reveal, int(sub.active),
              int(sub.digest), sub.last_error, time.time()),
         )
+        self._forget(("sub", sub.channel))
 
     async def list_subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
         where = "WHERE active=1" if active_only else ""
@@ -201,6 +302,7 @@ class SQLiteStore:
             "UPDATE subscriptions SET last_error=?, updated_at=? WHERE platform=? AND workspace=? AND channel=?",
             (error[:500] if error else None, time.time(), channel.platform, channel.workspace, channel.channel),
         )
+        self._forget(("sub", channel))
 
     # ----- posts --------------------------------------------------------------------------
     async def daily_history(self, channel: ChannelRef) -> list[str]:
@@ -244,8 +346,15 @@ class SQLiteStore:
         return Post(id=post_id, channel=channel, kind="quiz", question_id=question_id, local_date=None, created_at=created_at)
 
     async def get_post(self, post_id: int) -> Post | None:
+        cached = self._cached(("post", post_id))
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
         row = await self._fetchone(f"SELECT {_POST_COLS} FROM posts WHERE id=?", (post_id,))
-        return _post(row) if row else None
+        post = _post(row) if row else None
+        # Only posts the scheduler no longer updates: an undelivered daily post must be read fresh.
+        if post is not None and (post.kind == "quiz" or post.message_id is not None):
+            self._remember(("post", post_id), post)
+        return post
 
     async def get_daily(self, channel: ChannelRef, local_date: str) -> Post | None:
         row = await self._fetchone(
@@ -256,11 +365,13 @@ class SQLiteStore:
 
     async def set_post_message(self, post_id: int, message_id: str) -> None:
         await self._write("UPDATE posts SET message_id=?, failed=0 WHERE id=?", (message_id, post_id))
+        self._forget(("post", post_id))
 
     async def bump_post_attempt(self, post_id: int, *, failed: bool) -> Post | None:
         await self._write(
             "UPDATE posts SET attempts=attempts+1, failed=? WHERE id=?", (int(failed), post_id)
         )
+        self._forget(("post", post_id))
         return await self.get_post(post_id)
 
     async def lease_post(self, post_id: int, *, now: float, seconds: float) -> Post | None:
@@ -271,10 +382,12 @@ class SQLiteStore:
             "AND (lease_until IS NULL OR lease_until <= ?)",
             (now + seconds, post_id, now),
         )
+        self._forget(("post", post_id))
         return await self.get_post(post_id) if taken == 1 else None
 
     async def mark_post_failed(self, post_id: int) -> None:
         await self._write("UPDATE posts SET failed=1 WHERE id=? AND message_id IS NULL", (post_id,))
+        self._forget(("post", post_id))
 
     async def undelivered_posts(self, *, since: float) -> list[Post]:
         rows = await self._fetchall(
@@ -291,9 +404,12 @@ class SQLiteStore:
         return [r[0] for r in rows]
 
     async def mark_revealed(self, post_id: int, at: float) -> bool:
-        return await self._write(
+        self._forget(("post", post_id))
+        done = await self._write(
             "UPDATE posts SET revealed_at=? WHERE id=? AND revealed_at IS NULL", (at, post_id)
         ) == 1
+        self._forget(("post", post_id))
+        return done
 
     async def posts_to_reveal(self, before: float) -> list[Post]:
         rows = await self._fetchall(
@@ -307,7 +423,7 @@ class SQLiteStore:
         if self._queue is None:
             raise StoreError("the store is not started")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._queue.put((answer, uuid.uuid4().hex, future))
+        await self._queue.put((answer, f"{self._token_prefix}{next(self._tokens)}", future))
         return await future
 
     async def _drain_answers(self) -> None:
@@ -341,40 +457,115 @@ class SQLiteStore:
             self._queue.task_done()
 
     async def _write_batch(self, batch: list[tuple[AnswerIn, str, asyncio.Future]]) -> list[AnswerOutcome]:
-        rows = [
-            (a.post_id, a.member.platform, a.member.workspace, a.member.user, a.channel.channel, a.choice,
-             int(a.correct), a.points, int(a.practice), a.answered_at, a.local_day, token)
-            for a, token, _ in batch
-        ]
-        keys = {(a.post_id, a.member.platform, a.member.workspace, a.member.user) for a, _, _ in batch}
-        stored: dict[tuple, tuple[str, str]] = {}
+        if self._batch_db is None:
+            raise StoreError("the store is not started")
+        pairs = [(a, token) for a, token, _ in batch]
+        loop = asyncio.get_running_loop()
         try:
-            async with self._tx() as db:
-                await db.executemany(
-                    "INSERT INTO answers (post_id, platform, workspace, user_id, channel, choice, correct, points, "
-                    "practice, answered_at, local_day, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (post_id, platform, workspace, user_id) DO NOTHING",
-                    rows,
-                )
-                key_list = list(keys)
-                for i in range(0, len(key_list), 200):
-                    chunk = key_list[i : i + 200]
-                    values = ",".join("(?, ?, ?, ?)" for _ in chunk)
-                    params = tuple(x for k in chunk for x in k)
-                    cur = await db.execute(
-                        "SELECT post_id, platform, workspace, user_id, token, choice FROM answers "
-                        f"WHERE (post_id, platform, workspace, user_id) IN (VALUES {values})",
-                        params,
-                    )
-                    for r in await cur.fetchall():
-                        stored[(r[0], r[1], r[2], r[3])] = (r[4], r[5])
+            # The whole transaction in one call to the writer thread: one wake-up of the event
+            # loop per batch instead of one per statement.
+            async with self._lock:
+                stored, days = await loop.run_in_executor(self._batch_thread, self._write_batch_sync, pairs)
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
         outcomes = []
-        for a, token, _ in batch:
+        for a, token in pairs:
             got_token, choice = stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)]
-            outcomes.append(AnswerOutcome(recorded=got_token == token, choice=choice))
+            outcomes.append(AnswerOutcome(recorded=got_token == token, choice=choice, days=days.get(a.member, ())))
         return outcomes
+
+    def _open_batch_sync(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL", "foreign_keys=ON"):
+            db.execute(f"PRAGMA {pragma}")
+        # No key on the deltas: they are unique already (summed in Python), and each is looked up
+        # in board_totals by its primary key, so an index here would only cost inserts.
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS board_delta ({_BOARD_KEY}, user_id, delta)")
+        return db
+
+    def _write_batch_sync(
+        self, pairs: list[tuple[AnswerIn, str]]
+    ) -> tuple[dict[tuple, tuple[str, str]], dict[MemberRef, tuple[str, ...]]]:
+        """In the writer thread: insert the rows, read back whose token stuck, move the boards and
+        read the members' streak days, all in one transaction (rolled back whole on any error)."""
+        db = self._batch_db
+        assert db is not None
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO answers (post_id, platform, workspace, user_id, channel, choice, correct, points, "
+                "practice, answered_at, local_day, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (post_id, platform, workspace, user_id) DO NOTHING",
+                [(a.post_id, a.member.platform, a.member.workspace, a.member.user, a.channel.channel, a.choice,
+                  int(a.correct), a.points, int(a.practice), a.answered_at, a.local_day, token) for a, token in pairs],
+            )
+            stored: dict[tuple, tuple[str, str]] = {}
+            key_list = list({(a.post_id, a.member.platform, a.member.workspace, a.member.user) for a, _ in pairs})
+            for i in range(0, len(key_list), 200):
+                chunk = key_list[i : i + 200]
+                values = ",".join("(?, ?, ?, ?)" for _ in chunk)
+                # A join from the VALUES, not "IN (VALUES ...)": SQLite plans the IN as a scan of answers.
+                for r in db.execute(
+                    f"WITH k (p, pl, ws, u) AS (VALUES {values}) SELECT a.post_id, a.platform, a.workspace, "
+                    "a.user_id, a.token, a.choice FROM k CROSS JOIN answers a ON a.post_id=k.p AND a.platform=k.pl "
+                    "AND a.workspace=k.ws AND a.user_id=k.u",
+                    tuple(x for k in chunk for x in k),
+                ):
+                    stored[(r[0], r[1], r[2], r[3])] = (r[4], r[5])
+            recorded = [
+                a for a, token in pairs
+                if stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)][0] == token
+            ]
+            self._add_to_boards(db, recorded)
+            days = self._days_of(db, {a.member for a, _ in pairs})
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return stored, days
+
+    @staticmethod
+    def _add_to_boards(db: sqlite3.Connection, answers: list[AnswerIn]) -> None:
+        """Add the answers' points to every board they count on, inside the caller's transaction:
+        the member's totals move, and so do the level counts that ranks are summed from."""
+        deltas: dict[tuple[str, str, str, str, str], int] = {}
+        for a in answers:
+            if a.points == 0:
+                continue
+            day = date.fromisoformat(a.local_day)
+            for period in ("all", "week", "month"):
+                key = period_key(day, period)
+                for scope in (a.channel.channel, ""):
+                    k = (a.member.platform, a.member.workspace, scope, key, a.member.user)
+                    deltas[k] = deltas.get(k, 0) + a.points
+        if not deltas:
+            return
+        db.executemany("INSERT INTO temp.board_delta VALUES (?, ?, ?, ?, ?, ?)", [(*k, v) for k, v in deltas.items()])
+        db.execute(_LEVELS_UPSERT.format(sign=-1))
+        db.execute(
+            f"INSERT INTO board_totals ({_BOARD_KEY}, user_id, points) SELECT {_BOARD_KEY}, user_id, delta "
+            f"FROM temp.board_delta WHERE true ON CONFLICT ({_BOARD_KEY}, user_id) "
+            "DO UPDATE SET points = points + excluded.points"
+        )
+        db.execute(_LEVELS_UPSERT.format(sign=1))
+        db.execute("DELETE FROM temp.board_delta")
+
+    @staticmethod
+    def _days_of(db: sqlite3.Connection, members: set[MemberRef]) -> dict[MemberRef, tuple[str, ...]]:
+        found: dict[MemberRef, list[str]] = {}
+        listed = list(members)
+        for i in range(0, len(listed), 300):
+            chunk = listed[i : i + 300]
+            values = ",".join("(?, ?, ?)" for _ in chunk)
+            for r in db.execute(
+                f"WITH k (pl, ws, u) AS (VALUES {values}) SELECT DISTINCT a.platform, a.workspace, a.user_id, "
+                "a.local_day FROM k CROSS JOIN answers a ON a.platform=k.pl AND a.workspace=k.ws AND a.user_id=k.u "
+                "ORDER BY 1, 2, 3, 4",
+                tuple(x for m in chunk for x in (m.platform, m.workspace, m.user)),
+            ):
+                found.setdefault(MemberRef(r[0], r[1], r[2]), []).append(r[3])
+        return {m: tuple(d) for m, d in found.items()}
 
     async def answer_counts(self, post_id: int) -> dict[str, int]:
         rows = await self._fetchall(
@@ -426,14 +617,21 @@ class SQLiteStore:
 
     async def leaderboard(
         self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int,
-        until: float | None = None,
+        until: float | None = None, period: str | None = None,
     ) -> list[Ranked]:
-        where, params = self._board_filter(platform, workspace, channel, since, until)
-        rows = await self._fetchall(
-            f"SELECT user_id, SUM(points) AS p FROM answers WHERE {where} GROUP BY user_id HAVING p > 0 "
-            "ORDER BY p DESC, user_id LIMIT ?",
-            (*params, limit),
-        )
+        if period is not None:
+            rows = await self._fetchall(
+                "SELECT user_id, points FROM board_totals WHERE platform=? AND workspace=? AND channel=? "
+                "AND period=? AND points > 0 ORDER BY points DESC, user_id LIMIT ?",
+                (platform, workspace, channel or "", period, limit),
+            )
+        else:
+            where, params = self._board_filter(platform, workspace, channel, since, until)
+            rows = await self._fetchall(
+                f"SELECT user_id, SUM(points) AS p FROM answers WHERE {where} GROUP BY user_id HAVING p > 0 "
+                "ORDER BY p DESC, user_id LIMIT ?",
+                (*params, limit),
+            )
         ranked, rank = [], 0
         for i, (user, points) in enumerate(rows):
             if i == 0 or points != rows[i - 1][1]:
@@ -441,7 +639,22 @@ class SQLiteStore:
             ranked.append(Ranked(user=user, points=points, rank=rank))
         return ranked
 
-    async def rank_of(self, *, member: MemberRef, channel: str | None, since: float | None) -> Ranked | None:
+    async def rank_of(
+        self, *, member: MemberRef, channel: str | None, since: float | None, period: str | None = None
+    ) -> Ranked | None:
+        if period is not None:
+            board = (member.platform, member.workspace, channel or "", period)
+            row = await self._fetchone(
+                "SELECT points FROM board_totals WHERE platform=? AND workspace=? AND channel=? AND period=? "
+                "AND user_id=?", (*board, member.user),
+            )
+            if row is None or row[0] <= 0:
+                return None
+            above = await self._fetchone(
+                "SELECT COALESCE(SUM(members), 0) FROM board_levels WHERE platform=? AND workspace=? "
+                "AND channel=? AND period=? AND points > ?", (*board, row[0]),
+            )
+            return Ranked(user=member.user, points=row[0], rank=above[0] + 1)
         where, params = self._board_filter(member.platform, member.workspace, channel, since)
         row = await self._fetchone(
             f"SELECT COALESCE(SUM(points), 0) FROM answers WHERE {where} AND user_id=?", (*params, member.user)
@@ -464,3 +677,72 @@ class SQLiteStore:
         await self._write(
             "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value)
         )
+
+    # ----- export and import (storage/export.py) ------------------------------------------
+    async def _columns(self) -> dict[str, list[str]]:
+        """table -> its columns in order, for the data tables (not schema bookkeeping)."""
+        rows = await self._fetchall(
+            "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'schema_migrations' "
+            "ORDER BY m.name, c.cid"
+        )
+        out: dict[str, list[str]] = {}
+        for table, column in rows:
+            out.setdefault(table, []).append(column)
+        return out
+
+    async def data_tables(self) -> dict[str, list[str]]:
+        tables = await self._columns()
+        refs = await self._fetchall(
+            "SELECT m.name, f.\"table\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
+        )
+        out: dict[str, list[str]] = {name: [] for name in tables}
+        for child, parent in refs:
+            if child in out and parent in out and parent != child and parent not in out[child]:
+                out[child].append(parent)
+        return out
+
+    async def export_table(self, name: str) -> AsyncIterator[dict[str, object]]:
+        columns = (await self._columns()).get(name)
+        if columns is None:
+            raise StoreError(f"no table {name!r} in this database")
+        pk = [r[0] for r in await self._fetchall(
+            "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk", (name,)
+        )]
+        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        order = ", ".join('"' + c.replace('"', '""') + '"' for c in pk) or "rowid"
+        table = '"' + name.replace('"', '""') + '"'
+        try:
+            # Its own connection: one SELECT reads one snapshot while the store keeps writing.
+            async with aiosqlite.connect(self.path) as conn:
+                async with conn.execute(f"SELECT {quoted} FROM {table} ORDER BY {order}") as cur:
+                    async for row in cur:
+                        yield dict(zip(columns, row, strict=True))
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def import_rows(self, name: str, rows: list[dict[str, object]]) -> int:
+        if not rows:
+            return 0
+        columns = (await self._columns()).get(name)
+        if columns is None:
+            raise StoreError(f"no table {name!r} in this database")
+        names = list(rows[0])
+        unknown = [c for c in names if c not in columns]
+        if unknown:
+            raise StoreError(f"table {name} has no column(s) {', '.join(unknown)}")
+        try:
+            values = [tuple(row[c] for c in names) for row in rows]
+        except KeyError as exc:
+            raise StoreError(f"a row for {name} has no {exc}") from exc
+        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in names)
+        table = '"' + name.replace('"', '""') + '"'
+        try:
+            async with self._tx() as db:
+                await db.executemany(
+                    f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' for _ in names)})", values
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"import into {name}: {exc}") from exc
+        self._cache.clear()
+        return len(values)

@@ -1,0 +1,83 @@
+"""Group commit for answers: callers queue a row and wait; one writer task stores the queue in
+batches, so a burst of thousands of clicks costs tens of transactions while every answer is still
+durable before its caller hears the outcome. A failing batch is retried row by row, so one bad row
+(a vanished post) fails only its own caller."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from bot.core.ports import AnswerIn, AnswerOutcome, StoreError
+
+log = logging.getLogger(__name__)
+
+# (answer, token, waiter): the token is unique per call, so reading it back tells a first answer
+# (our token is stored) from a repeat (someone else's is).
+Item = tuple[AnswerIn, str, asyncio.Future]
+WriteBatch = Callable[[list[Item]], Awaitable[list[AnswerOutcome]]]
+
+
+class GroupCommit:
+    def __init__(self, write_batch: WriteBatch, *, batch: int = 500, name: str = "answer-writer") -> None:
+        self._write_batch = write_batch
+        self._batch = batch
+        self._name = name
+        self._queue: asyncio.Queue[Item] | None = None
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._drain(), name=self._name)
+
+    async def aclose(self) -> None:
+        """Let queued answers land, then stop the writer."""
+        if self._task is None:
+            return
+        if self._queue is not None:
+            await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+        self._queue = None
+
+    async def submit(self, answer: AnswerIn) -> AnswerOutcome:
+        if self._queue is None:
+            raise StoreError("the store is not started")
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self._queue.put((answer, uuid.uuid4().hex, future))
+        return await future
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._settle(batch)
+
+    async def _settle(self, batch: list[Item]) -> None:
+        assert self._queue is not None
+        try:
+            outcomes = await self._write_batch(batch)
+        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+            if len(batch) > 1:
+                for item in batch:
+                    await self._settle([item])
+                return
+            log.error("answer not recorded: %s", exc)
+            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+            fut = batch[0][2]
+            if not fut.done():
+                fut.set_exception(err)
+            self._queue.task_done()
+            return
+        for (_, _, fut), outcome in zip(batch, outcomes, strict=True):
+            if not fut.done():
+                fut.set_result(outcome)
+            self._queue.task_done()

@@ -1,0 +1,1 @@
+"""The PostgreSQL store on asyncpg (selected by a postgresql:// database URL)."""

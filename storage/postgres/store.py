@@ -1,0 +1,491 @@
+"""The PostgreSQL store on an asyncpg pool: the same Store semantics as the SQLite store, for
+several bot processes sharing one database.
+
+- Migrations (migrations/NNN_name.sql, numbered like SQLite's) run at start in one transaction
+  under a transaction-level advisory lock, so processes starting together apply each once.
+- Exactly-once comes from unique keys, as in SQLite: a daily post per (channel, local_date)
+  through a partial unique index, an answer per (post, member), a reveal by a conditional UPDATE.
+- Answers are group-committed (storage/batching.py): one INSERT ... SELECT FROM unnest(...)
+  ON CONFLICT DO NOTHING per batch, then the stored tokens are read back in the same transaction.
+  Leaderboard totals move in that transaction too, serialised across processes by an advisory lock
+  (the level counts are read-modify-write; concurrent batches would miscount them or deadlock).
+- Every asyncpg or socket error becomes StoreError here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+
+from bot.core.models import ChannelRef, MemberRef
+from bot.core.ports import AnswerIn, AnswerOutcome, Post, Ranked, StoreError, Subscription
+from bot.core.timeutil import period_key
+from storage.batching import GroupCommit, Item
+from storage.migrate import load_migrations
+from storage.postgres.dump import PostgresDump
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+BATCH = 500
+# pg_advisory(_xact)_lock keys: any constants unique to studybot within the database.
+MIGRATION_LOCK = 0x5757_0001
+BOARD_LOCK = 0x5757_0002
+DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# Text order as SQLite's (bytewise), whatever the database's default collation.
+C = 'COLLATE "C"'
+
+_POST_COLS = "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, failed"
+_SUB_COLS = "platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error"
+_ANSWER_COLS = "post_id, platform, workspace, user_id, channel, choice, correct, points, practice, answered_at, local_day, token"
+_ANSWER_TYPES = "bigint[], text[], text[], text[], text[], text[], int[], int[], int[], float8[], text[], text[]"
+_BOARD_KEY = "platform, workspace, channel, period"
+_DELTAS = "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[]) AS d(platform, workspace, channel, period, user_id, delta)"
+_LEVELS_MOVE = (
+    f"INSERT INTO board_levels ({_BOARD_KEY}, points, members) "
+    f"SELECT t.platform, t.workspace, t.channel, t.period, t.points, {{sign}} * COUNT(*)::int FROM {_DELTAS} "
+    "JOIN board_totals t USING (platform, workspace, channel, period, user_id) "
+    "GROUP BY t.platform, t.workspace, t.channel, t.period, t.points "
+    f"ON CONFLICT ({_BOARD_KEY}, points) DO UPDATE SET members = board_levels.members + excluded.members"
+)
+
+
+def _post(row) -> Post:
+    return Post(
+        id=row[0], channel=ChannelRef(row[1], row[2], row[3]), kind=row[4], question_id=row[5], local_date=row[6],
+        created_at=row[7], message_id=row[8], revealed_at=row[9], attempts=row[10], failed=bool(row[11]),
+    )
+
+
+def _sub(row) -> Subscription:
+    return Subscription(
+        channel=ChannelRef(row[0], row[1], row[2]), time=row[3], timezone=row[4], days=row[5], reveal=row[6],
+        active=bool(row[7]), digest=bool(row[8]), last_error=row[9],
+    )
+
+
+class PostgresStore(PostgresDump):
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
+        self.url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+        self._answers = GroupCommit(self._write_batch, batch=BATCH, name="postgres-answer-writer")
+
+    # ----- life cycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=self._min_size, max_size=self._max_size, timeout=self._timeout,
+                command_timeout=60,
+                # An answer is acknowledged only once its commit is flushed, whatever the server default.
+                server_settings={"synchronous_commit": "on", "application_name": "studybot"},
+            )
+            await self._migrate()
+        except DB_ERRORS as exc:
+            await self._close_pool()
+            # asyncpg's messages name the host and database, never the password.
+            raise StoreError(f"cannot open the PostgreSQL database: {exc}") from exc
+        self._answers.start()
+
+    async def aclose(self) -> None:
+        await self._answers.aclose()
+        await self._close_pool()
+
+    async def _close_pool(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await pool.close()
+            except DB_ERRORS as exc:
+                log.warning("closing the PostgreSQL pool failed: %s", exc)
+
+    async def _migrate(self) -> None:
+        async with self._tx() as conn:
+            # Held until commit: a second process waits here, then finds the work done.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+            )
+            done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for m in load_migrations(MIGRATIONS):
+                if m.version in done:
+                    continue
+                for statement in m.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    m.version, m.name, time.time(),
+                )
+                log.info("applied migration %03d_%s", m.version, m.name)
+
+    async def applied_migrations(self) -> list[int]:
+        return [r[0] for r in await self._fetch("SELECT version FROM schema_migrations ORDER BY version")]
+
+    # ----- plumbing -----------------------------------------------------------------------
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._pool is None:
+            raise StoreError("the store is not started")
+        try:
+            async with self._pool.acquire() as conn:
+                yield conn
+        except DB_ERRORS as exc:
+            raise StoreError(f"PostgreSQL: {exc}") from exc
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._conn() as conn, conn.transaction():
+            yield conn
+
+    async def _fetch(self, sql: str, *args) -> list:
+        async with self._conn() as conn:
+            return await conn.fetch(sql, *args)
+
+    async def _fetchrow(self, sql: str, *args):
+        async with self._conn() as conn:
+            return await conn.fetchrow(sql, *args)
+
+    async def _fetchval(self, sql: str, *args):
+        async with self._conn() as conn:
+            return await conn.fetchval(sql, *args)
+
+    async def _execute(self, sql: str, *args) -> int:
+        """Run one statement in its own transaction; the number of rows it touched."""
+        async with self._conn() as conn:
+            status = await conn.execute(sql, *args)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    # ----- members and subscriptions ------------------------------------------------------
+    async def get_member_timezone(self, member: MemberRef) -> str | None:
+        return await self._fetchval(
+            "SELECT timezone FROM members WHERE platform=$1 AND workspace=$2 AND user_id=$3",
+            member.platform, member.workspace, member.user,
+        )
+
+    async def set_member_timezone(self, member: MemberRef, tz: str) -> None:
+        await self._execute(
+            "INSERT INTO members (platform, workspace, user_id, timezone, updated_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (platform, workspace, user_id) DO UPDATE SET timezone=excluded.timezone, updated_at=excluded.updated_at",
+            member.platform, member.workspace, member.user, tz, time.time(),
+        )
+
+    async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
+        row = await self._fetchrow(
+            f"SELECT {_SUB_COLS} FROM subscriptions WHERE platform=$1 AND workspace=$2 AND channel=$3",
+            channel.platform, channel.workspace, channel.channel,
+        )
+        return _sub(row) if row else None
+
+    async def put_subscription(self, sub: Subscription) -> None:
+        c = sub.channel
+        await self._execute(
+            f"INSERT INTO subscriptions ({_SUB_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
+            "time=excluded.time, timezone=excluded.timezone, days=excluded.days, reveal=excluded.reveal, "
+            "active=excluded.active, digest=excluded.digest, last_error=excluded.last_error, updated_at=excluded.updated_at",
+            c.platform, c.workspace, c.channel, sub.time, sub.timezone, sub.days, sub.reveal, int(sub.active),
+            int(sub.digest), sub.last_error, time.time(),
+        )
+
+    async def list_subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
+        where = "WHERE active=1" if active_only else ""
+        rows = await self._fetch(
+            f"SELECT {_SUB_COLS} FROM subscriptions {where} ORDER BY platform {C}, workspace {C}, channel {C}"
+        )
+        return [_sub(r) for r in rows]
+
+    async def set_subscription_error(self, channel: ChannelRef, error: str | None) -> None:
+        await self._execute(
+            "UPDATE subscriptions SET last_error=$1, updated_at=$2 WHERE platform=$3 AND workspace=$4 AND channel=$5",
+            error[:500] if error else None, time.time(), channel.platform, channel.workspace, channel.channel,
+        )
+
+    # ----- posts --------------------------------------------------------------------------
+    async def daily_history(self, channel: ChannelRef) -> list[str]:
+        rows = await self._fetch(
+            "SELECT question_id FROM posts WHERE platform=$1 AND workspace=$2 AND channel=$3 AND kind='daily' "
+            f"ORDER BY local_date {C}, id",
+            channel.platform, channel.workspace, channel.channel,
+        )
+        return [r[0] for r in rows]
+
+    async def claim_daily(
+        self, *, channel: ChannelRef, local_date: str, question_id: str, created_at: float,
+        lease_seconds: float = 300.0,
+    ) -> tuple[Post, bool]:
+        key = (channel.platform, channel.workspace, channel.channel, local_date)
+        async with self._tx() as conn:
+            # A concurrent claimer's INSERT waits for ours (or we for theirs) on the unique index;
+            # the loser inserts nothing and its next statement sees the winner's committed row.
+            row = await conn.fetchrow(
+                "INSERT INTO posts (platform, workspace, channel, kind, question_id, local_date, created_at, lease_until) "
+                f"VALUES ($1, $2, $3, 'daily', $5, $4, $6, $7) ON CONFLICT DO NOTHING RETURNING {_POST_COLS}",
+                *key, question_id, created_at, created_at + lease_seconds,
+            )
+            if row is not None:
+                return _post(row), True
+            row = await conn.fetchrow(
+                f"SELECT {_POST_COLS} FROM posts WHERE platform=$1 AND workspace=$2 AND channel=$3 AND kind='daily' "
+                "AND local_date=$4", *key,
+            )
+        if row is None:  # pragma: no cover - the conflict means the row exists
+            raise StoreError(f"daily post of {local_date} neither created nor found")
+        return _post(row), False
+
+    async def create_quiz(self, *, channel: ChannelRef, question_id: str, created_at: float) -> Post:
+        post_id = await self._fetchval(
+            "INSERT INTO posts (platform, workspace, channel, kind, question_id, created_at) "
+            "VALUES ($1, $2, $3, 'quiz', $4, $5) RETURNING id",
+            channel.platform, channel.workspace, channel.channel, question_id, created_at,
+        )
+        return Post(id=post_id, channel=channel, kind="quiz", question_id=question_id, local_date=None, created_at=created_at)
+
+    async def get_post(self, post_id: int) -> Post | None:
+        row = await self._fetchrow(f"SELECT {_POST_COLS} FROM posts WHERE id=$1", post_id)
+        return _post(row) if row else None
+
+    async def get_daily(self, channel: ChannelRef, local_date: str) -> Post | None:
+        row = await self._fetchrow(
+            f"SELECT {_POST_COLS} FROM posts WHERE platform=$1 AND workspace=$2 AND channel=$3 AND kind='daily' AND local_date=$4",
+            channel.platform, channel.workspace, channel.channel, local_date,
+        )
+        return _post(row) if row else None
+
+    async def set_post_message(self, post_id: int, message_id: str) -> None:
+        await self._execute("UPDATE posts SET message_id=$1, failed=0 WHERE id=$2", message_id, post_id)
+
+    async def bump_post_attempt(self, post_id: int, *, failed: bool) -> Post | None:
+        row = await self._fetchrow(
+            f"UPDATE posts SET attempts=attempts+1, failed=$1 WHERE id=$2 RETURNING {_POST_COLS}", int(failed), post_id
+        )
+        return _post(row) if row else None
+
+    async def lease_post(self, post_id: int, *, now: float, seconds: float) -> Post | None:
+        """Take the delivery lease of an undelivered daily post whose lease expired; the post
+        (with its attempt counted) when this call got it, else None."""
+        row = await self._fetchrow(
+            "UPDATE posts SET attempts=attempts+1, lease_until=$1 WHERE id=$2 AND message_id IS NULL AND failed=0 "
+            f"AND (lease_until IS NULL OR lease_until <= $3) RETURNING {_POST_COLS}",
+            now + seconds, post_id, now,
+        )
+        return _post(row) if row else None
+
+    async def mark_post_failed(self, post_id: int) -> None:
+        await self._execute("UPDATE posts SET failed=1 WHERE id=$1 AND message_id IS NULL", post_id)
+
+    async def undelivered_posts(self, *, since: float) -> list[Post]:
+        rows = await self._fetch(
+            f"SELECT {_POST_COLS} FROM posts WHERE kind='daily' AND message_id IS NULL AND failed=0 AND created_at >= $1 ORDER BY id",
+            since,
+        )
+        return [_post(r) for r in rows]
+
+    async def channel_members(self, channel: ChannelRef, *, since: float) -> list[str]:
+        rows = await self._fetch(
+            "SELECT DISTINCT user_id FROM answers WHERE platform=$1 AND workspace=$2 AND channel=$3 AND answered_at >= $4",
+            channel.platform, channel.workspace, channel.channel, since,
+        )
+        return [r[0] for r in rows]
+
+    async def mark_revealed(self, post_id: int, at: float) -> bool:
+        return await self._execute("UPDATE posts SET revealed_at=$1 WHERE id=$2 AND revealed_at IS NULL", at, post_id) == 1
+
+    async def posts_to_reveal(self, before: float) -> list[Post]:
+        rows = await self._fetch(
+            f"SELECT {_POST_COLS} FROM posts WHERE kind='daily' AND revealed_at IS NULL AND created_at < $1 ORDER BY id",
+            before,
+        )
+        return [_post(r) for r in rows]
+
+    # ----- answers ------------------------------------------------------------------------
+    async def record_answer(self, answer: AnswerIn) -> AnswerOutcome:
+        return await self._answers.submit(answer)
+
+    async def _write_batch(self, batch: list[Item]) -> list[AnswerOutcome]:
+        columns = list(zip(*[
+            (a.post_id, a.member.platform, a.member.workspace, a.member.user, a.channel.channel, a.choice,
+             int(a.correct), a.points, int(a.practice), a.answered_at, a.local_day, token)
+            for a, token, _ in batch
+        ], strict=True))
+        placeholders = ", ".join(f"${i}::{t}" for i, t in enumerate(_ANSWER_TYPES.split(", "), start=1))
+        async with self._tx() as conn:
+            await conn.execute(
+                f"INSERT INTO answers ({_ANSWER_COLS}) SELECT * FROM unnest({placeholders}) "
+                "ON CONFLICT (post_id, platform, workspace, user_id) DO NOTHING",
+                *[list(c) for c in columns],
+            )
+            rows = await conn.fetch(
+                "SELECT a.post_id, a.platform, a.workspace, a.user_id, a.token, a.choice FROM answers a "
+                "JOIN unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS k(post_id, platform, workspace, user_id) "
+                "USING (post_id, platform, workspace, user_id)",
+                *[list(c) for c in columns[:4]],
+            )
+            stored = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
+            recorded = [
+                a for a, token, _ in batch
+                if stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)][0] == token
+            ]
+            await self._add_to_boards(conn, recorded)
+            days = await self._days_of(conn, {a.member for a, _, _ in batch})
+        outcomes = []
+        for a, token, _ in batch:
+            got_token, choice = stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)]
+            outcomes.append(AnswerOutcome(recorded=got_token == token, choice=choice, days=days.get(a.member, ())))
+        return outcomes
+
+    async def _add_to_boards(self, conn: asyncpg.Connection, answers: list[AnswerIn]) -> None:
+        """Add the answers' points to every board they count on, inside the caller's transaction:
+        the member's totals move, and so do the level counts that ranks are summed from."""
+        deltas: dict[tuple[str, str, str, str, str], int] = {}
+        for a in answers:
+            if a.points == 0:
+                continue
+            day = date.fromisoformat(a.local_day)
+            for period in ("all", "week", "month"):
+                key = period_key(day, period)
+                for scope in (a.channel.channel, ""):
+                    k = (a.member.platform, a.member.workspace, scope, key, a.member.user)
+                    deltas[k] = deltas.get(k, 0) + a.points
+        if not deltas:
+            return
+        keys = sorted(deltas)
+        args = [list(c) for c in zip(*keys, strict=True)] + [[deltas[k] for k in keys]]
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", BOARD_LOCK)
+        await conn.execute(_LEVELS_MOVE.format(sign=-1), *args)
+        await conn.execute(
+            f"INSERT INTO board_totals ({_BOARD_KEY}, user_id, points) SELECT {_BOARD_KEY}, user_id, delta "
+            f"FROM {_DELTAS} ON CONFLICT ({_BOARD_KEY}, user_id) DO UPDATE SET points = board_totals.points + excluded.points",
+            *args,
+        )
+        await conn.execute(_LEVELS_MOVE.format(sign=1), *args)
+
+    async def _days_of(self, conn: asyncpg.Connection, members: set[MemberRef]) -> dict[MemberRef, tuple[str, ...]]:
+        listed = list(members)
+        rows = await conn.fetch(
+            "SELECT DISTINCT a.platform, a.workspace, a.user_id, a.local_day FROM answers a "
+            "JOIN unnest($1::text[], $2::text[], $3::text[]) AS m(platform, workspace, user_id) "
+            "USING (platform, workspace, user_id) ORDER BY 1, 2, 3, 4",  # ISO days sort alike in any collation
+            [m.platform for m in listed], [m.workspace for m in listed], [m.user for m in listed],
+        )
+        found: dict[MemberRef, list[str]] = {}
+        for r in rows:
+            found.setdefault(MemberRef(r[0], r[1], r[2]), []).append(r[3])
+        return {m: tuple(d) for m, d in found.items()}
+
+    async def answer_counts(self, post_id: int) -> dict[str, int]:
+        rows = await self._fetch(
+            "SELECT choice, COUNT(*) FROM answers WHERE post_id=$1 AND practice=0 GROUP BY choice", post_id
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def answered_count(self, post_id: int) -> int:
+        return await self._fetchval("SELECT COUNT(*) FROM answers WHERE post_id=$1", post_id)
+
+    async def member_days(self, member: MemberRef) -> list[str]:
+        rows = await self._fetch(
+            "SELECT DISTINCT local_day FROM answers WHERE platform=$1 AND workspace=$2 AND user_id=$3 "
+            "ORDER BY local_day",  # ISO days sort alike in any collation
+            member.platform, member.workspace, member.user,
+        )
+        return [r[0] for r in rows]
+
+    async def practice_points_on(self, member: MemberRef, local_day: str) -> int:
+        return await self._fetchval(
+            "SELECT COALESCE(SUM(points), 0) FROM answers WHERE platform=$1 AND workspace=$2 AND user_id=$3 "
+            "AND local_day=$4 AND practice=1",
+            member.platform, member.workspace, member.user, local_day,
+        )
+
+    async def member_points(self, member: MemberRef) -> tuple[int, int, int]:
+        row = await self._fetchrow(
+            "SELECT COALESCE(SUM(points), 0), COUNT(*), COALESCE(SUM(correct), 0) FROM answers "
+            "WHERE platform=$1 AND workspace=$2 AND user_id=$3",
+            member.platform, member.workspace, member.user,
+        )
+        return row[0], row[1], row[2]
+
+    @staticmethod
+    def _board_filter(
+        *, platform: str, workspace: str, channel: str | None, since: float | None, until: float | None = None
+    ) -> tuple[str, list]:
+        where, params = ["platform=$1", "workspace=$2"], [platform, workspace]
+        for clause, value in (("answered_at<", until), ("channel=", channel), ("answered_at>=", since)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{clause}${len(params)}")
+        return " AND ".join(where), params
+
+    async def leaderboard(
+        self, *, platform: str, workspace: str, channel: str | None, since: float | None, limit: int,
+        until: float | None = None, period: str | None = None,
+    ) -> list[Ranked]:
+        if period is not None:
+            rows = await self._fetch(
+                "SELECT user_id, points FROM board_totals WHERE platform=$1 AND workspace=$2 AND channel=$3 "
+                f"AND period=$4 AND points > 0 ORDER BY points DESC, user_id {C} LIMIT $5",
+                platform, workspace, channel or "", period, limit,
+            )
+        else:
+            where, params = self._board_filter(
+                platform=platform, workspace=workspace, channel=channel, since=since, until=until
+            )
+            rows = await self._fetch(
+                f"SELECT user_id, SUM(points) AS p FROM answers WHERE {where} GROUP BY user_id HAVING SUM(points) > 0 "
+                f"ORDER BY p DESC, user_id {C} LIMIT ${len(params) + 1}",
+                *params, limit,
+            )
+        ranked, rank = [], 0
+        for i, (user, points) in enumerate(rows):
+            if i == 0 or points != rows[i - 1][1]:
+                rank = i + 1  # ties share a rank; the next distinct score skips ahead
+            ranked.append(Ranked(user=user, points=int(points), rank=rank))
+        return ranked
+
+    async def rank_of(
+        self, *, member: MemberRef, channel: str | None, since: float | None, period: str | None = None
+    ) -> Ranked | None:
+        if period is not None:
+            board = (member.platform, member.workspace, channel or "", period)
+            points = await self._fetchval(
+                "SELECT points FROM board_totals WHERE platform=$1 AND workspace=$2 AND channel=$3 AND period=$4 "
+                "AND user_id=$5", *board, member.user,
+            )
+            if points is None or points <= 0:
+                return None
+            above = await self._fetchval(
+                "SELECT COALESCE(SUM(members), 0) FROM board_levels WHERE platform=$1 AND workspace=$2 "
+                "AND channel=$3 AND period=$4 AND points > $5", *board, points,
+            )
+            return Ranked(user=member.user, points=points, rank=int(above) + 1)
+        where, params = self._board_filter(
+            platform=member.platform, workspace=member.workspace, channel=channel, since=since
+        )
+        n = len(params)
+        points = await self._fetchval(
+            f"SELECT COALESCE(SUM(points), 0) FROM answers WHERE {where} AND user_id=${n + 1}", *params, member.user
+        )
+        if points <= 0:
+            return None
+        above = await self._fetchval(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM answers WHERE {where} GROUP BY user_id HAVING SUM(points) > ${n + 1}) AS t",
+            *params, points,
+        )
+        return Ranked(user=member.user, points=int(points), rank=above + 1)
+
+    # ----- small key/value (command-tree hashes and the like) -----------------------------
+    async def get_kv(self, key: str) -> str | None:
+        return await self._fetchval("SELECT value FROM kv WHERE key=$1", key)
+
+    async def set_kv(self, key: str, value: str) -> None:
+        await self._execute(
+            "INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value
+        )
