@@ -139,3 +139,49 @@ def test_cli_check_fails_on_a_broken_bank(tmp_path):
     r = subprocess.run([sys.executable, "-m", "bot.cli", "content", "check", "--root", str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 1 and "[q-good-one]" in r.stderr
+
+
+def test_shipped_bank_meets_the_coverage_targets(real_bank):
+    from content.loader import stats
+
+    s = stats(real_bank)
+    n = s["questions"]
+    assert n >= 300 and s["scenarios"] >= 120 and s["facts"] >= 150
+    for domain, weight in {"1": 32, "2": 26, "3": 24, "4": 18}.items():
+        assert abs(100 * s["by_domain"][domain] / n - weight) <= 4, (domain, s["by_domain"])
+    assert all(count >= 8 for count in s["by_task"].values()), s["by_task"]
+    in_scope = real_bank.taxonomy.in_scope
+    assert len(in_scope) == 47
+    assert all(s["by_service"][slug] >= 2 for slug in in_scope), s["by_service"]
+    assert s["multiple_response"] >= 0.15 * n
+    assert s["by_difficulty"]["3"] >= 0.25 * n
+    assert s["scenario_services"] >= 30 and s["fact_services"] >= 30
+    seed_rows = [sc for sc in real_bank.scenarios if sc.id in SEED_IDS]
+    assert len(seed_rows) == len(SEED_IDS)
+
+
+def _seed_ids() -> set[str]:
+    import yaml
+
+    data = yaml.safe_load((ROOT / "content" / "scenarios" / "seed-table.yaml").read_text(encoding="utf-8"))
+    return {row["id"] for row in data["scenarios"] if row.get("source") == "seed"}
+
+
+SEED_IDS = _seed_ids()
+
+
+def test_every_row_of_the_guide_table_is_a_scenario():
+    # The study guide's "Common Exam Scenarios" table has 29 rows; each is one scenario.
+    assert len(SEED_IDS) == 29
+
+
+def test_multiple_response_keys_match_choose_n(real_bank):
+    words = {2: "TWO", 3: "THREE"}
+    for q in real_bank.questions:
+        if q.multiple:
+            assert q.stem.endswith(f"(Choose {words[len(q.key)]}.)"), q.id
+            assert len(q.options) >= 5
+        else:
+            assert len(q.options) == 4 and "(Choose" not in q.stem
+        assert {letter for letter, _ in q.wrong} == set(q.letters) - q.key
+        assert all(r.startswith(("https://docs.aws.amazon.com/", "https://aws.amazon.com/")) for r in q.references)
