@@ -156,6 +156,9 @@ class DailyScheduler:
         now = self.clock.now()
         if now.timestamp() - self._last_reload >= self.reload_seconds:
             await self.reload()
+            # Forget claims older than two days so a long-running process does not grow forever.
+            cutoff = (now - timedelta(days=2)).date().isoformat()
+            self._done = {marker for marker in self._done if marker[1] >= cutoff}
         subs = [s for s in self._subs.values() if s.active]
         # A few channels at a time, so the first ones are posted while the rest are still claimed
         # (all of them at once would make every channel wait for every other's queries).
