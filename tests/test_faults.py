@@ -163,6 +163,7 @@ async def test_sigkill_mid_burst_loses_no_recorded_answer_and_counts_none_twice(
     from bot.adapters.slack.fake import FakeSlack
     from bot.adapters.slack.render import render
     from bot.adapters.slack.testing import TEST_BOT_TOKEN, TEST_SECRET, SlackSender, elements, text_of
+    from bot.core.clock import FakeClock
     from bot.core.models import ChannelRef
     from tests.conftest import FIXTURE_BANK, ROOT
 
@@ -176,7 +177,7 @@ async def test_sigkill_mid_burst_loses_no_recorded_answer_and_counts_none_twice(
                                      created_at=time.time())
     await seed.set_post_message(post.id, "1.1")
     await seed.aclose()
-    service = StudyService(bank=bank, store=seed, clock=None)  # only to render the post's buttons
+    service = StudyService(bank=bank, store=seed, clock=FakeClock(datetime.now(UTC)))  # renders the buttons
     buttons = elements({"blocks": render(service.daily_message(post)).blocks}, "button")
     right = next(b for b in buttons if b["text"]["text"] == question.key_text)
     wrong = next(b for b in buttons if b["text"]["text"] != question.key_text)
