@@ -13,7 +13,7 @@ from bot.core.lookup import LookupIndex
 from bot.core.models import Bank
 from bot.core.ports import Store
 from bot.core.service import StudyService
-from content.loader import load_bank
+from content.loader import load_bank_cached
 from storage import open_store
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def describe_database(url: str) -> str:
 
 async def start_runtime(settings: Settings, *, clock: Clock | None = None, announce: bool = True) -> Runtime:
     """Raises content.BankError for an invalid bank and StoreError when the database fails."""
-    bank = load_bank(settings.studybot_content_dir)
+    bank = load_bank_cached(settings.studybot_content_dir)
     store = open_store(settings.studybot_database_url)
     if announce:
         print(f"studybot: database {describe_database(settings.studybot_database_url)}", file=sys.stderr)

@@ -6,6 +6,9 @@ never a crash in the middle of a daily post.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import pickle
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ from rapidfuzz import fuzz, process
 from bot.core.models import Bank, Domain, Fact, Question, Scenario, Task, Taxonomy
 from content.schema import KINDS, FactEntry, QuestionEntry, ScenarioEntry
 
+log = logging.getLogger(__name__)
 CONTENT_DIR = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 4 * 1024 * 1024
 NEAR_DUPLICATE_RATIO = 90
@@ -243,3 +247,52 @@ def stats(bank: Bank) -> dict:
         "scenario_services": len(scenario_services),
         "fact_services": len({f.service for f in bank.facts}),
     }
+
+
+CACHE_FORMAT = 1
+
+
+def _bank_digest(root: Path) -> str:
+    """A digest of everything validation depends on: the content files, the taxonomy, and the
+    schema and loader code (so a changed rule re-validates)."""
+    h = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
+    here = Path(__file__).resolve().parent
+    models = here.parent / "bot" / "core" / "models.py"
+    for path in [here / "schema.py", here / "loader.py", models, CONTENT_DIR / "taxonomy.yaml",
+                 *sorted(root.glob("*.yaml")), *sorted(root.glob("*/*.yaml"))]:
+        if path.exists():
+            h.update(str(path.relative_to(path.parent.parent)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def load_bank_cached(root: Path | None = None, *, cache_dir: Path | None = None) -> Bank:
+    """`load_bank`, remembered by digest: the validated bank is pickled under the user's cache
+    folder, so a restart with unchanged content skips YAML parsing and validation (about half a
+    second). Any change to a content file or to the schema gives a new digest and a full check;
+    an invalid bank is never cached, so it still stops the start with its report."""
+    root = Path(root) if root else CONTENT_DIR
+    if cache_dir is None:
+        from platformdirs import user_cache_dir
+
+        cache_dir = Path(user_cache_dir("studybot"))
+    path = cache_dir / f"bank-{_bank_digest(root)}.pickle"
+    try:
+        with path.open("rb") as f:
+            bank = pickle.load(f)  # noqa: S301 - our own file in the user's cache folder
+        if isinstance(bank, Bank):
+            return bank
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        pass
+    bank = load_bank(root)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("bank-*.pickle"):
+            old.unlink(missing_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(bank, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError:
+        log.debug("could not write the bank cache in %s", cache_dir)
+    return bank

@@ -185,3 +185,26 @@ def test_multiple_response_keys_match_choose_n(real_bank):
             assert len(q.options) == 4 and "(Choose" not in q.stem
         assert {letter for letter, _ in q.wrong} == set(q.letters) - q.key
         assert all(r.startswith(("https://docs.aws.amazon.com/", "https://aws.amazon.com/")) for r in q.references)
+
+
+def test_bank_cache_hits_only_for_unchanged_valid_content(tmp_path):
+    from content.loader import load_bank_cached
+
+    (tmp_path / "bank").mkdir()
+    root = bank_dir(tmp_path / "bank")
+    cache = tmp_path / "cache"
+    first = load_bank_cached(root, cache_dir=cache)
+    [pickled] = list(cache.glob("bank-*.pickle"))
+    assert load_bank_cached(root, cache_dir=cache) == first
+    # A changed file is validated again (and a broken one still stops the start).
+    (root / "questions" / "x.yaml").write_text("questions:\n" + GOOD_Q.replace("key: [A]", "key: [Q]"))
+    with pytest.raises(BankError):
+        load_bank_cached(root, cache_dir=cache)
+    assert list(cache.glob("bank-*.pickle")) == [pickled]  # the invalid bank was not cached
+    (root / "questions" / "x.yaml").write_text("questions:\n" + GOOD_Q.replace("q-good-one", "q-good-new"))
+    assert [q.id for q in load_bank_cached(root, cache_dir=cache).questions] == ["q-good-new"]
+    assert len(list(cache.glob("bank-*.pickle"))) == 1  # the stale entry was replaced
+    # A corrupt cache file is ignored.
+    [current] = list(cache.glob("bank-*.pickle"))
+    current.write_bytes(b"not a pickle")
+    assert [q.id for q in load_bank_cached(root, cache_dir=cache).questions] == ["q-good-new"]
