@@ -139,7 +139,7 @@ async def test_daily_on_by_a_server_manager_posts_the_confirmation_in_the_channe
 
 async def test_daily_on_without_manage_server_changes_nothing(fake, adapter, store):
     reply = await command(fake, "daily", "on", permissions=0, options={"time": "09:00", "timezone": "UTC"})
-    assert said(reply).startswith("Only ")
+    assert said(reply).startswith("Only members with the Manage Server permission and the members listed in STUDYBOT_ADMINS")
     assert await store.get_subscription(ChannelRef("discord", GUILD, CHANNEL)) is None
     assert fake.calls("POST", "/channels/") == []
 

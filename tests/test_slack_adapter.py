@@ -129,7 +129,7 @@ async def test_admin_daily_on_posts_the_confirmation_in_the_channel(slack, fake,
 async def test_non_admin_cannot_change_the_schedule(slack, fake, service):
     await slack.command("daily on 09:00 UTC", user="U2")
     reply = await slack.reply()
-    assert "Only workspace admins and the members in STUDYBOT_ADMINS" in text_of(reply)
+    assert "Only workspace admins and owners and the members listed in STUDYBOT_ADMINS" in text_of(reply)
     assert reply["response_type"] == "ephemeral"
     assert await service.store.get_subscription(CHANNEL) is None
     assert not fake.calls_to("chat.postMessage")

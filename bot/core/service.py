@@ -310,7 +310,8 @@ class StudyService:
         if action not in ("on", "off", "digest"):
             raise UsageError(texts.DAILY_USAGE)
         if not (is_admin or member.user in self.admins):
-            return Message(text=texts.ADMIN_ONLY.format(who="workspace admins and the members in STUDYBOT_ADMINS"))
+            who = texts.ADMINS_BY_PLATFORM.get(channel.platform, "admins")
+            return Message(text=texts.ADMIN_ONLY.format(who=f"{who} and the members listed in STUDYBOT_ADMINS"))
         current = await self.store.get_subscription(channel)
         if action == "off":
             if current is None or not current.active:

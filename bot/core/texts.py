@@ -40,6 +40,10 @@ NO_DAILY_HERE = "No daily question is scheduled here. An admin can start one wit
 DAILY_SET = "Daily question scheduled at {time} {tz} on {days}; the answer is revealed at {reveal}."
 DAILY_OFF = "The daily question is off for this channel. Streaks and points are kept."
 DAILY_STATUS = "Daily question: {state}, at {time} {tz} on {days}, reveal at {reveal}.{error}"
-ADMIN_ONLY = "Only {who} can change this channel's schedule."
+ADMIN_ONLY = "Only {who} can change this channel's schedule; ask one of them, or `/dva daily status` to see it."
+ADMINS_BY_PLATFORM = {
+    "slack": "workspace admins and owners",
+    "discord": "members with the Manage Server permission",
+}
 
 NO_QUESTION_FOR_TOPIC = "No question in the bank is tagged '{topic}' yet."
