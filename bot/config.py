@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     slack_mode: Literal["socket", "http"] | None = None
     slack_http_port: int = Field(default=3000, ge=1, le=65535)
     slack_api_url: str = "https://slack.com/api/"
+    # Slack for many workspaces (the OAuth install flow): all three, or none.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    slack_redirect_uri: str | None = None  # only when the app lists several redirect URLs
 
     discord_token: SecretStr | None = None
     discord_guild_ids: str = ""
@@ -76,8 +81,13 @@ class Settings(BaseSettings):
         return frozenset(a.strip() for a in self.studybot_admins.split(",") if a.strip())
 
     @property
+    def slack_multi_workspace(self) -> bool:
+        """True when any OAuth setting is given (start() then asks for the missing ones)."""
+        return any(v is not None for v in (self.slack_client_id, self.slack_client_secret, self.slack_state_secret))
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_multi_workspace
 
     @property
     def discord_enabled(self) -> bool:

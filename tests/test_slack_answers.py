@@ -95,7 +95,7 @@ async def test_answered_count_is_updated_at_most_once_per_interval(slack, fake, 
     await fake.wait_for(counted_all, within=3)
     await asyncio.sleep(0.7)  # longer than the interval (0.5 s here): nothing may be left to send
     updates = fake.calls_to("chat.update")
-    assert 2 <= len(updates) < len(users)
+    assert 1 <= len(updates) < len(users)  # one refresh when all clicks land before it runs
     assert all(b.at - a.at >= 0.45 for a, b in zip(updates, updates[1:], strict=False))
     assert "6 answered so far" in text_of(updates[-1].args)
 

@@ -3,6 +3,7 @@ and concurrent answers, claims and reveals across store instances, leases, leade
 
 import asyncio
 import inspect
+import json
 import sqlite3
 
 from bot.core.models import ChannelRef, MemberRef
@@ -347,3 +348,44 @@ async def test_board_totals_migration_backfills_what_answers_maintain(backend):
     # The answer path leaves emptied levels behind (members 0); they count for no rank.
     live_levels = [r for r in maintained["board_levels"] if r["members"] != 0]
     assert sorted(backfilled["board_levels"], key=key) == sorted(live_levels, key=key)
+
+
+async def test_app_installations_round_trip_latest_first_and_apart_per_team(store):
+    from bot.core.ports import AppInstallation
+
+    def inst(team: str, user: str, at: float, token: str, enterprise: str = "") -> AppInstallation:
+        return AppInstallation(platform="slack", enterprise_id=enterprise, team_id=team, user_id=user,
+                               installed_at=at, record=json.dumps({"bot_token": token}))
+
+    assert await store.find_installation(platform="slack", enterprise_id="", team_id="TA") is None
+    await store.save_installation(inst("TA", "U1", 100.0, "xoxb-a1"))
+    await store.save_installation(inst("TA", "U2", 200.0, "xoxb-a2"))
+    await store.save_installation(inst("TB", "U1", 300.0, "xoxb-b1", enterprise="E1"))
+    latest = await store.find_installation(platform="slack", enterprise_id="", team_id="TA")
+    assert latest == inst("TA", "U2", 200.0, "xoxb-a2") and "xoxb" not in repr(latest)
+    by_user = await store.find_installation(platform="slack", enterprise_id="", team_id="TA", user_id="U1")
+    assert by_user.record == '{"bot_token": "xoxb-a1"}'
+    # A reinstall by the same member replaces the row; any enterprise when None; never another team.
+    await store.save_installation(inst("TA", "U1", 400.0, "xoxb-a3"))
+    assert (await store.find_installation(platform="slack", enterprise_id=None, team_id="TA")).record.endswith('a3"}')
+    assert (await store.find_installation(platform="slack", enterprise_id=None, team_id="TB")).enterprise_id == "E1"
+    assert await store.find_installation(platform="slack", enterprise_id="", team_id="TB") is None
+    assert await store.find_installation(platform="discord", enterprise_id=None, team_id="TA") is None
+    assert await store.delete_installations(platform="slack", enterprise_id="", team_id="TA", user_id="U1") == 1
+    assert (await store.find_installation(platform="slack", enterprise_id="", team_id="TA")).user_id == "U2"
+    assert await store.delete_installations(platform="slack", enterprise_id="", team_id="TA") == 1
+    assert await store.find_installation(platform="slack", enterprise_id=None, team_id="TA") is None
+    assert await store.find_installation(platform="slack", enterprise_id="E1", team_id="TB") is not None
+
+
+async def test_oauth_states_are_consumed_once_and_expire(store):
+    await store.issue_oauth_state("s1", expires_at=1000.0, now=400.0)
+    await store.issue_oauth_state("s2", expires_at=1000.0, now=400.0)
+    assert await store.consume_oauth_state("s1", now=999.0) is True
+    assert await store.consume_oauth_state("s1", now=999.0) is False  # used
+    assert await store.consume_oauth_state("nope", now=999.0) is False
+    assert await store.consume_oauth_state("s2", now=1000.0) is False  # expired
+    await store.issue_oauth_state("s3", expires_at=3000.0, now=2000.0)  # sweeps the expired s2
+    assert await count_rows(store, "oauth_states") == 1
+    results = await asyncio.gather(*(store.consume_oauth_state("s3", now=2001.0) for _ in range(5)))
+    assert results.count(True) == 1

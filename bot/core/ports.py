@@ -6,7 +6,7 @@ Every Store method may raise `StoreError` (storage/ maps driver errors to it at 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.messages import Message
@@ -74,6 +74,20 @@ class Ranked:
     user: str
     points: int
     rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppInstallation:
+    """A platform app installed in a workspace (Slack's OAuth install flow), one per installer.
+    `record` is the platform's own installation record as JSON and holds the bot token: a secret,
+    so the repr leaves it out and nothing may log it."""
+
+    platform: str
+    enterprise_id: str  # '' outside an enterprise organisation
+    team_id: str  # '' for an organisation-wide install
+    user_id: str  # who installed it
+    installed_at: float  # epoch seconds
+    record: str = field(repr=False)
 
 
 class Store(Protocol):
@@ -165,6 +179,27 @@ class Store(Protocol):
     async def get_kv(self, key: str) -> str | None: ...
 
     async def set_kv(self, key: str, value: str) -> None: ...
+
+    # App installations and OAuth states (Slack for many workspaces, bot/adapters/slack/oauth.py).
+    async def save_installation(self, installation: AppInstallation) -> None:
+        """Insert or replace the installation of (platform, enterprise, team, installer)."""
+
+    async def find_installation(
+        self, *, platform: str, enterprise_id: str | None, team_id: str, user_id: str | None = None
+    ) -> AppInstallation | None:
+        """The latest installation in the team ('' for an organisation-wide one); of that installer
+        when `user_id` is given; in any enterprise when `enterprise_id` is None."""
+
+    async def delete_installations(
+        self, *, platform: str, enterprise_id: str, team_id: str, user_id: str | None = None
+    ) -> int:
+        """Delete the team's installations (only that installer's with `user_id`); how many."""
+
+    async def issue_oauth_state(self, state: str, *, expires_at: float, now: float) -> None:
+        """Remember an OAuth state until `expires_at`, dropping the states expired at `now`."""
+
+    async def consume_oauth_state(self, state: str, *, now: float) -> bool:
+        """True once for a state issued and not expired at `now`; it is gone afterwards."""
 
     # Export and import (storage/export.py builds `studybot db export/import` on these alone).
     async def applied_migrations(self) -> list[int]:

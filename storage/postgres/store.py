@@ -24,7 +24,7 @@ from pathlib import Path
 import asyncpg
 
 from bot.core.models import ChannelRef, MemberRef
-from bot.core.ports import AnswerIn, AnswerOutcome, Post, Ranked, StoreError, Subscription
+from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from bot.core.timeutil import period_key
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
@@ -40,6 +40,7 @@ DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutErro
 # Text order as SQLite's (bytewise), whatever the database's default collation.
 C = 'COLLATE "C"'
 
+_INSTALL_COLS = "platform, enterprise_id, team_id, user_id, installed_at, record"
 _POST_COLS = "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, failed"
 _SUB_COLS = "platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error"
 _ANSWER_COLS = "post_id, platform, workspace, user_id, channel, choice, correct, points, practice, answered_at, local_day, token"
@@ -489,3 +490,45 @@ class PostgresStore(PostgresDump):
         await self._execute(
             "INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value
         )
+
+    # ----- app installations and OAuth states (bot/adapters/slack/oauth.py) ---------------
+    async def save_installation(self, installation: AppInstallation) -> None:
+        i = installation
+        await self._execute(
+            f"INSERT INTO app_installations ({_INSTALL_COLS}) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (platform, enterprise_id, team_id, user_id) "
+            "DO UPDATE SET installed_at=excluded.installed_at, record=excluded.record",
+            i.platform, i.enterprise_id, i.team_id, i.user_id, i.installed_at, i.record,
+        )
+
+    async def find_installation(
+        self, *, platform: str, enterprise_id: str | None, team_id: str, user_id: str | None = None
+    ) -> AppInstallation | None:
+        where, params = "platform=$1 AND team_id=$2", [platform, team_id]
+        for column, value in (("enterprise_id", enterprise_id), ("user_id", user_id)):
+            if value is not None:
+                params.append(value)
+                where += f" AND {column}=${len(params)}"
+        row = await self._fetchrow(
+            f"SELECT {_INSTALL_COLS} FROM app_installations WHERE {where} ORDER BY installed_at DESC LIMIT 1",
+            *params,
+        )
+        return AppInstallation(*row) if row else None
+
+    async def delete_installations(
+        self, *, platform: str, enterprise_id: str, team_id: str, user_id: str | None = None
+    ) -> int:
+        where, params = "platform=$1 AND enterprise_id=$2 AND team_id=$3", [platform, enterprise_id, team_id]
+        if user_id is not None:
+            params.append(user_id)
+            where += " AND user_id=$4"
+        return await self._execute(f"DELETE FROM app_installations WHERE {where}", *params)
+
+    async def issue_oauth_state(self, state: str, *, expires_at: float, now: float) -> None:
+        async with self._tx() as conn:
+            await conn.execute("DELETE FROM oauth_states WHERE expires_at <= $1", now)
+            await conn.execute("INSERT INTO oauth_states (state, expires_at) VALUES ($1, $2)", state, expires_at)
+
+    async def consume_oauth_state(self, state: str, *, now: float) -> bool:
+        # One DELETE decides: of two callbacks racing with one state, only one deletes the row.
+        return await self._execute("DELETE FROM oauth_states WHERE state=$1 AND expires_at > $2", state, now) == 1

@@ -31,11 +31,14 @@ from pathlib import Path
 import aiosqlite
 
 from bot.core.models import ChannelRef, MemberRef
-from bot.core.ports import AnswerIn, AnswerOutcome, Post, Ranked, StoreError, Subscription
+from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from bot.core.timeutil import period_key
 from storage.migrate import load_migrations
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG; a row of app_installations carries a
+# bot token (a secret), so statements on that table stay out of the log.
+logging.getLogger("aiosqlite").addFilter(lambda record: "app_installations" not in record.getMessage())
 MIGRATIONS = Path(__file__).with_name("migrations")
 BATCH = 500
 BUSY_TIMEOUT_MS = 5000
@@ -54,6 +57,7 @@ _LEVELS_UPSERT = (
     "DO UPDATE SET members = members + excluded.members"
 )
 
+_INSTALL_COLS = "platform, enterprise_id, team_id, user_id, installed_at, record"
 _POST_COLS = "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, failed"
 
 
@@ -677,6 +681,50 @@ class SQLiteStore:
         await self._write(
             "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value", (key, value)
         )
+
+    # ----- app installations and OAuth states (bot/adapters/slack/oauth.py) ---------------
+    async def save_installation(self, installation: AppInstallation) -> None:
+        i = installation
+        await self._write(
+            f"INSERT INTO app_installations ({_INSTALL_COLS}) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (platform, enterprise_id, team_id, user_id) "
+            "DO UPDATE SET installed_at=excluded.installed_at, record=excluded.record",
+            (i.platform, i.enterprise_id, i.team_id, i.user_id, i.installed_at, i.record),
+        )
+
+    async def find_installation(
+        self, *, platform: str, enterprise_id: str | None, team_id: str, user_id: str | None = None
+    ) -> AppInstallation | None:
+        where, params = "platform=? AND team_id=?", [platform, team_id]
+        if enterprise_id is not None:
+            where, params = where + " AND enterprise_id=?", [*params, enterprise_id]
+        if user_id is not None:
+            where, params = where + " AND user_id=?", [*params, user_id]
+        row = await self._fetchone(
+            f"SELECT {_INSTALL_COLS} FROM app_installations WHERE {where} ORDER BY installed_at DESC LIMIT 1",
+            tuple(params),
+        )
+        return AppInstallation(*row) if row else None
+
+    async def delete_installations(
+        self, *, platform: str, enterprise_id: str, team_id: str, user_id: str | None = None
+    ) -> int:
+        where, params = "platform=? AND enterprise_id=? AND team_id=?", (platform, enterprise_id, team_id)
+        if user_id is not None:
+            where, params = where + " AND user_id=?", (*params, user_id)
+        return await self._write(f"DELETE FROM app_installations WHERE {where}", params)
+
+    async def issue_oauth_state(self, state: str, *, expires_at: float, now: float) -> None:
+        try:
+            async with self._tx() as db:
+                await db.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
+                await db.execute("INSERT INTO oauth_states (state, expires_at) VALUES (?, ?)", (state, expires_at))
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def consume_oauth_state(self, state: str, *, now: float) -> bool:
+        # One DELETE decides: of two callbacks racing with one state, only one deletes the row.
+        return await self._write("DELETE FROM oauth_states WHERE state=? AND expires_at > ?", (state, now)) == 1
 
     # ----- export and import (storage/export.py) ------------------------------------------
     async def _columns(self) -> dict[str, list[str]]:

@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.common import Coalescer
 from bot.adapters.slack import texts
+from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check_oauth_settings, oauth_flow
 from bot.adapters.slack.poster import PLATFORM, SlackPoster, api_error_code, web_client
 from bot.adapters.slack.render import PICK_ACTION, SUBMIT_ACTION, picked_letters, render
 from bot.config import ConfigError, Settings
@@ -84,7 +85,8 @@ class SlackAdapter:
         self._coalescer = Coalescer(self._refresh_post, interval=refresh_interval)
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
-        self._poster: SlackPoster | None = None
+        self._poster: SlackPoster | None = None  # one workspace (SLACK_BOT_TOKEN)
+        self._installations: StoreInstallationStore | None = None  # many workspaces (OAuth)
         self._app: AsyncApp | None = None
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -108,27 +110,38 @@ class SlackAdapter:
     async def start(self) -> None:
         """Connect (Socket Mode) or listen (HTTP mode); returns once running. Raises ConfigError for
         a missing or refused token or secret, StudybotError when Slack cannot be reached."""
+        multi = self.settings.slack_multi_workspace
         token = _secret(self.settings.slack_bot_token)
-        if not token:
+        if multi:
+            check_oauth_settings(self.settings)
+        elif not token:
             raise ConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) of your Slack app")
         mode = self.mode
         app_token = _secret(self.settings.slack_app_token)
         signing_secret = _secret(self.settings.slack_signing_secret)
+        if multi and mode != "http":
+            raise ConfigError("SLACK_MODE must be http for many workspaces (SLACK_CLIENT_ID is set): Slack sends the "
+                              "install redirect and the requests of every workspace to studybot's public URL")
         if mode == "socket" and not app_token:
             raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
                               "with connections:write, or set SLACK_MODE=http")
         if mode == "http" and not signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the app's signing secret")
         self._session = aiohttp.ClientSession()
-        self._client = web_client(token=token, base_url=self.settings.slack_api_url, session=self._session)
-        self._poster = SlackPoster(self._client)
+        # Many workspaces: the app's client has no token; Bolt sets the installation's per request.
+        self._client = web_client(token=None if multi else token, base_url=self.settings.slack_api_url,
+                                  session=self._session)
         try:
-            try:
-                auth = await self._client.auth_test()
-            except SlackApiError as exc:
-                raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({api_error_code(exc)}): "
-                                  "copy the Bot User OAuth Token of your Slack app again") from exc
-            self.bot_name = str(auth.get("user") or self.bot_name)
+            if multi:
+                self._installations = StoreInstallationStore(self.service.store)
+            else:
+                self._poster = SlackPoster(self._client)
+                try:
+                    auth = await self._client.auth_test()
+                except SlackApiError as exc:
+                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({api_error_code(exc)}): "
+                                      "copy the Bot User OAuth Token of your Slack app again") from exc
+                self.bot_name = str(auth.get("user") or self.bot_name)
             self._app = self._build_app(signing_secret)
             if mode == "socket":
                 await self._start_socket(app_token)
@@ -141,7 +154,11 @@ class SlackAdapter:
         except BaseException:
             await self.aclose()
             raise
-        log.info("Slack adapter running in %s mode as @%s", mode, self.bot_name, extra={"platform": PLATFORM})
+        if multi:
+            log.info("Slack adapter running in %s mode for many workspaces (install at %s)", mode, INSTALL_PATH,
+                     extra={"platform": PLATFORM})
+        else:
+            log.info("Slack adapter running in %s mode as @%s", mode, self.bot_name, extra={"platform": PLATFORM})
 
     async def connected(self) -> bool:
         """True while Slack can reach us (HTTP mode: listening) or we hold a live socket."""
@@ -228,22 +245,30 @@ class SlackAdapter:
             await self._session.close()
             self._session = None
         self._poster = None
+        self._installations = None
 
     # ----- the Poster port ----------------------------------------------------------------
-    def _started_poster(self) -> SlackPoster:
-        if self._poster is None:
+    async def _poster_for(self, channel: ChannelRef) -> SlackPoster:
+        """The poster with the bot token of the channel's workspace."""
+        if self._poster is not None:
+            return self._poster
+        if self._installations is None or self._session is None:
             raise PostError("the Slack adapter is not started", permanent=False)
-        return self._poster
+        token = await self._installations.bot_token(channel.workspace)
+        if token is None:
+            # Uninstalled (or never installed): a person has to install studybot there again.
+            raise PostError("not_installed", permanent=True)
+        return SlackPoster(web_client(token=token, base_url=self.settings.slack_api_url, session=self._session))
 
     async def post(self, channel: ChannelRef, message: Message) -> str:
-        return await self._started_poster().post(channel, message)
+        return await (await self._poster_for(channel)).post(channel, message)
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         async with self._update_lock(message_id):
-            await self._started_poster().update(channel, message_id, message)
+            await (await self._poster_for(channel)).update(channel, message_id, message)
 
     async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
-        return await self._started_poster().reply(channel, message_id, message)
+        return await (await self._poster_for(channel)).reply(channel, message_id, message)
 
     def _update_lock(self, message_id: str) -> asyncio.Lock:
         # One update of a message at a time, so a late "N answered" refresh cannot land after the reveal.
@@ -272,13 +297,22 @@ class SlackAdapter:
             view = await self.service.daily_view(post_id)
             if view is None or view[0].revealed_at is not None:
                 return
-            await self._started_poster().update(post.channel, post.message_id, view[1])
+            await (await self._poster_for(post.channel)).update(post.channel, post.message_id, view[1])
 
     # ----- Bolt handlers --------------------------------------------------------------------
     def _build_app(self, signing_secret: str) -> AsyncApp:
+        flow = None
+        if self._installations is not None:
+            assert self._session is not None
+            flow = oauth_flow(settings=self.settings, installations=self._installations, clock=self.service.clock,
+                              session=self._session, logger=_BOLT_LOG)
         app = AsyncApp(
-            name="studybot", client=self._client, signing_secret=signing_secret, logger=_BOLT_LOG,
+            name="studybot", client=self._client, signing_secret=signing_secret, logger=_BOLT_LOG, oauth_flow=flow,
+            user_facing_authorize_error_message=texts.NOT_INSTALLED,
         )
+        if flow is not None:
+            # app_uninstalled / tokens_revoked events (when subscribed) delete the workspace's installation.
+            app.enable_token_revocation_listeners()
         app.command("/dva")(self._on_command)
         app.action(re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$"))(self._on_answer_click)
         app.action(SUBMIT_ACTION)(self._on_submit)
@@ -300,13 +334,13 @@ class SlackAdapter:
             if task is not None:
                 self._inflight.discard(task)
 
-    async def _on_command(self, ack, command: dict, context, respond) -> None:
+    async def _on_command(self, ack, command: dict, context, respond, client) -> None:
         await ack()
         async with self._tracked(respond):
             team = context.team_id or context.enterprise_id or command.get("team_id", "")
             member = MemberRef(PLATFORM, team, command["user_id"])
             channel = ChannelRef(PLATFORM, team, command["channel_id"])
-            profile = await self._profile(member, wait=COMMAND_PROFILE_TIMEOUT)
+            profile = await self._profile(member, client=client, wait=COMMAND_PROFILE_TIMEOUT)
             await self.service.remember_platform_timezone(member, profile.tz)
             self._tz_adopted.add(member)
             text = unescape(command.get("text") or "")
@@ -315,16 +349,17 @@ class SlackAdapter:
             )
             await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
 
-    async def _on_answer_click(self, ack, body: dict, action: dict, context, respond) -> None:
+    async def _on_answer_click(self, ack, body: dict, action: dict, context, respond, client) -> None:
         await ack()
         async with self._tracked(respond):
             parsed = parse_answer_value(str(action.get("value", "")))
             if parsed is None:
                 await self._respond(respond, Message(text=core_texts.EXPIRED))
                 return
-            await self._answer(respond=respond, member=self._member(body, context), post_id=parsed[0], raw=parsed[1])
+            await self._answer(respond=respond, client=client, member=self._member(body, context), post_id=parsed[0],
+                               raw=parsed[1])
 
-    async def _on_submit(self, ack, body: dict, action: dict, context, respond) -> None:
+    async def _on_submit(self, ack, body: dict, action: dict, context, respond, client) -> None:
         await ack()
         async with self._tracked(respond):
             value = str(action.get("value", ""))
@@ -335,7 +370,8 @@ class SlackAdapter:
             if not letters:
                 await self._respond(respond, Message(text=texts.NOTHING_TICKED))
                 return
-            await self._answer(respond=respond, member=self._member(body, context), post_id=int(value), raw=letters)
+            await self._answer(respond=respond, client=client, member=self._member(body, context), post_id=int(value),
+                               raw=letters)
 
     async def _on_pick(self, ack) -> None:
         await ack()  # ticking a box only changes the state sent with Submit
@@ -344,20 +380,20 @@ class SlackAdapter:
         team = context.team_id or context.enterprise_id or (body.get("team") or {}).get("id", "")
         return MemberRef(PLATFORM, team, context.user_id or body["user"]["id"])
 
-    async def _answer(self, *, respond, member: MemberRef, post_id: int, raw: str) -> None:
+    async def _answer(self, *, respond, client: AsyncWebClient, member: MemberRef, post_id: int, raw: str) -> None:
         if member not in self._tz_adopted:
             # Only the first click of a member in this process asks Slack for the profile time zone.
-            profile = await self._profile(member, wait=PROFILE_TIMEOUT)
+            profile = await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
             await self.service.remember_platform_timezone(member, profile.tz)
             self._tz_adopted.add(member)
         await self._respond(respond, await self.service.answer(member=member, post_id=post_id, raw_choice=raw))
 
     # ----- Slack calls ----------------------------------------------------------------------
-    async def _profile(self, member: MemberRef, *, wait: float | None = None) -> Profile:
-        """The member's admin flag and profile time zone (users.info); a plain member when unknown."""
-        assert self._client is not None
+    async def _profile(self, member: MemberRef, *, client: AsyncWebClient, wait: float | None = None) -> Profile:
+        """The member's admin flag and profile time zone (users.info with the request's client, which
+        carries the token of the member's workspace); a plain member when unknown."""
         try:
-            response = await asyncio.wait_for(self._client.users_info(user=member.user), wait)
+            response = await asyncio.wait_for(client.users_info(user=member.user), wait)
         except SlackApiError as exc:
             log.warning("users.info failed: %s", api_error_code(exc), extra={"platform": PLATFORM})
             return Profile()

@@ -70,6 +70,10 @@ class FakeSlack:
         self.team, self.bot_user, self.bot_name = team, bot_user, bot_name
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user" object
+        # Many workspaces: bot token -> team (auth.test answers for that team), and OAuth codes
+        # (oauth.v2.access answers with the installation of `install`).
+        self.tokens: dict[str, str] = {}
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
         self._scripted: dict[str, deque[Reply]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._envelopes = itertools.count(1)
@@ -100,6 +104,15 @@ class FakeSlack:
 
     def response_url(self, name: str = "r") -> str:
         return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def install(self, *, code: str, team: str, bot_token: str, installer: str = "U1") -> None:
+        """Let `code` be exchanged (oauth.v2.access) for an installation in `team` with `bot_token`."""
+        self.tokens[bot_token] = team
+        self.oauth_codes[code] = {
+            "ok": True, "app_id": "A1", "authed_user": {"id": installer}, "scope": "commands,chat:write,users:read",
+            "token_type": "bot", "access_token": bot_token, "bot_user_id": self.bot_user,
+            "team": {"id": team, "name": f"Team {team}"}, "enterprise": None, "is_enterprise_install": False,
+        }
 
     def script(self, method: str, *replies: Reply) -> None:
         """Answer the next calls of `method` with these replies, then with the default again."""
@@ -138,12 +151,17 @@ class FakeSlack:
         self.calls.append(Call(method, args, dict(request.headers), request.path))
         if reply is not None:
             return web.json_response(reply.body, status=reply.status, headers=reply.headers)
-        return web.json_response(self._default(method, args))
+        return web.json_response(self._default(method, args, request.headers))
 
-    def _default(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _default(self, method: str, args: dict[str, Any], headers: Any) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "user_id": self.bot_user, "user": self.bot_name, "team_id": self.team, "bot_id": "B1",
-                    "team": "Test team", "url": "https://test.slack.com/"}
+            token = str(args.get("token") or headers.get("Authorization", "").removeprefix("Bearer "))
+            if self.tokens and token not in self.tokens:
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "user_id": self.bot_user, "user": self.bot_name, "team_id": self.tokens.get(token, self.team),
+                    "bot_id": "B1", "team": "Test team", "url": "https://test.slack.com/"}
+        if method == "oauth.v2.access":
+            return self.oauth_codes.get(str(args.get("code")), {"ok": False, "error": "invalid_code"})
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             problems = validate_blocks(_as_list(args.get("blocks")))
             if problems:

@@ -33,10 +33,14 @@ TRANSIENT = frozenset({
 })
 
 
-def web_client(*, token: str, base_url: str, session: aiohttp.ClientSession | None) -> AsyncWebClient:
-    """The Web API client: retries a 429 once after its Retry-After, and connection errors twice."""
+def web_client(
+    *, token: str | None, base_url: str, session: aiohttp.ClientSession | None, logger: logging.Logger | None = None,
+) -> AsyncWebClient:
+    """The Web API client: retries a 429 once after its Retry-After, and connection errors twice.
+    Without a token (many workspaces) each call names its token, or Bolt sets one per request."""
     return AsyncWebClient(
         token=token,
+        logger=logger,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         session=session,
         timeout=20,

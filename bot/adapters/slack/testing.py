@@ -29,6 +29,21 @@ def http_settings(fake: FakeSlack, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values).model_copy(update={"slack_http_port": 0})
 
 
+TEST_CLIENT_ID = "111.222"
+TEST_CLIENT_SECRET = "test-client-secret-9c2e"
+TEST_STATE_SECRET = "test-state-secret-5a7f0e1d"
+
+
+def oauth_settings(fake: FakeSlack, **overrides: Any) -> Settings:
+    """Settings for many workspaces (the OAuth install flow), HTTP mode against the fake, no bot token."""
+    values: dict[str, Any] = dict(
+        slack_bot_token=None, slack_client_id=TEST_CLIENT_ID, slack_client_secret=TEST_CLIENT_SECRET,
+        slack_state_secret=TEST_STATE_SECRET,
+    )
+    values.update(overrides)
+    return http_settings(fake, **values)
+
+
 class SlackSender:
     """Sends requests to the adapter's /slack/events as Slack does: form bodies, signed."""
 

@@ -1,5 +1,10 @@
 """Member-facing sentences that only the Slack adapter says, each saying what to do next."""
 
+# Many workspaces: a request from a workspace without a stored installation (Bolt answers it).
+NOT_INSTALLED = (
+    "studybot is not installed in this workspace any more. Ask a workspace admin to install it again "
+    "(the *Add to Slack* link of whoever runs studybot, its /slack/install page), then run the command again."
+)
 NOTHING_TICKED = "Tick the boxes of your answers first, then press *Submit*."
 SOMETHING_WRONG = "Something went wrong on studybot's side; please try again in a minute."
 
