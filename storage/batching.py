@@ -21,8 +21,12 @@ WriteBatch = Callable[[list[Item]], Awaitable[list[AnswerOutcome]]]
 
 
 class GroupCommit:
-    def __init__(self, write_batch: WriteBatch, *, batch: int = 500, name: str = "answer-writer") -> None:
+    def __init__(
+        self, write_batch: WriteBatch, *, batch: int = 500, name: str = "answer-writer",
+        token: Callable[[], str] | None = None,
+    ) -> None:
         self._write_batch = write_batch
+        self._token = token or (lambda: uuid.uuid4().hex)
         self._batch = batch
         self._name = name
         self._queue: asyncio.Queue[Item] | None = None
@@ -50,7 +54,7 @@ class GroupCommit:
         if self._queue is None:
             raise StoreError("the store is not started")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._queue.put((answer, uuid.uuid4().hex, future))
+        await self._queue.put((answer, self._token(), future))
         return await future
 
     async def _drain(self) -> None:

@@ -33,6 +33,7 @@ import aiosqlite
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from bot.core.timeutil import period_key
+from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,14 @@ class SQLiteStore:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._queue: asyncio.Queue[tuple[AnswerIn, str, asyncio.Future]] | None = None
-        self._drainer: asyncio.Task | None = None
         self._cache: dict[tuple, tuple[float, object]] = {}
         # A token tells this process's row from another's: unique per store, counted per answer
         # (one uuid per answer costs a system call on the hot path).
-        self._token_prefix = uuid.uuid4().hex[:16] + "-"
-        self._tokens = itertools.count(1)
+        token_prefix = uuid.uuid4().hex[:16] + "-"
+        tokens = itertools.count(1)
+        self._answers = GroupCommit(
+            self._write_batch, batch=BATCH, name="sqlite-answer-writer", token=lambda: f"{token_prefix}{next(tokens)}"
+        )
         self._batch_thread: ThreadPoolExecutor | None = None
         self._batch_db: sqlite3.Connection | None = None
         self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
@@ -108,8 +110,7 @@ class SQLiteStore:
             )
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
-        self._queue = asyncio.Queue()
-        self._drainer = asyncio.create_task(self._drain_answers(), name="sqlite-answer-writer")
+        self._answers.start()
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -118,16 +119,7 @@ class SQLiteStore:
         return conn
 
     async def aclose(self) -> None:
-        if self._drainer:
-            # Let queued answers land before closing.
-            if self._queue is not None:
-                await self._queue.join()
-            self._drainer.cancel()
-            try:
-                await self._drainer
-            except asyncio.CancelledError:
-                pass
-            self._drainer = None
+        await self._answers.aclose()  # queued answers land first
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -424,43 +416,10 @@ class SQLiteStore:
 
     # ----- answers ------------------------------------------------------------------------
     async def record_answer(self, answer: AnswerIn) -> AnswerOutcome:
-        if self._queue is None:
-            raise StoreError("the store is not started")
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._queue.put((answer, f"{self._token_prefix}{next(self._tokens)}", future))
-        return await future
+        """Queued and group-committed with concurrent answers (storage/batching.py)."""
+        return await self._answers.submit(answer)
 
-    async def _drain_answers(self) -> None:
-        assert self._queue is not None
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._settle(batch)
-
-    async def _settle(self, batch: list[tuple[AnswerIn, str, asyncio.Future]]) -> None:
-        assert self._queue is not None
-        try:
-            outcomes = await self._write_batch(batch)
-        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
-            if len(batch) > 1:
-                # One bad row must not sink its neighbours: retry each on its own.
-                for item in batch:
-                    await self._settle([item])
-                return
-            log.error("answer not recorded: %s", exc)
-            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
-            _, _, fut = batch[0]
-            if not fut.done():
-                fut.set_exception(err)
-            self._queue.task_done()
-            return
-        for (_, _, fut), outcome in zip(batch, outcomes, strict=True):
-            if not fut.done():
-                fut.set_result(outcome)
-            self._queue.task_done()
-
-    async def _write_batch(self, batch: list[tuple[AnswerIn, str, asyncio.Future]]) -> list[AnswerOutcome]:
+    async def _write_batch(self, batch: list[Item]) -> list[AnswerOutcome]:
         if self._batch_db is None:
             raise StoreError("the store is not started")
         pairs = [(a, token) for a, token, _ in batch]
