@@ -7,43 +7,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
 import pytest
 
-from bot.adapters.slack import SlackAdapter
-from bot.adapters.slack.fake import FakeSlack, Reply
-from bot.adapters.slack.testing import SlackSender, elements, http_settings, text_of
+from bot.adapters.slack.fake import Reply
+from bot.adapters.slack.testing import elements, text_of
 from bot.core import texts as core_texts
 from bot.core.messages import Message
-from bot.core.models import ChannelRef, MemberRef
+from bot.core.models import MemberRef
 from bot.core.ports import PostError
+from tests import test_slack_adapter as shared
 
-TEAM = "T1"
-CHANNEL = ChannelRef("slack", TEAM, "C1")
-
-
-@pytest.fixture
-async def fake():
-    f = FakeSlack(team=TEAM)
-    f.users["U1"] = {"id": "U1", "tz": "America/New_York", "is_admin": True, "is_owner": False}
-    f.users["U2"] = {"id": "U2", "tz": "Europe/Berlin", "is_admin": False, "is_owner": False}
-    await f.start()
-    yield f
-    await f.aclose()
-
-
-@pytest.fixture
-async def adapter(fake, service):
-    a = SlackAdapter(service=service, settings=http_settings(fake), http_host="127.0.0.1", refresh_interval=0.5)
-    await a.start()
-    yield a
-    await a.aclose()
-
-
-@pytest.fixture
-async def slack(adapter, fake):
-    async with aiohttp.ClientSession() as session:
-        yield SlackSender(port=adapter.http_port, fake=fake, session=session)
+TEAM, CHANNEL = shared.TEAM, shared.CHANNEL
+# The same fake Slack and adapter as the command tests (pytest finds fixtures by module name).
+fake = shared.fake
+adapter = shared.adapter
+slack = shared.slack
 
 
 async def post_daily(service, adapter, fake, *, question_id: str | None = None):

@@ -18,14 +18,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 from pathlib import Path
 
 import asyncpg
 
+from bot.core.boards import board_deltas
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
-from bot.core.timeutil import period_key
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.postgres.dump import PostgresDump
@@ -346,16 +345,7 @@ class PostgresStore(PostgresDump):
     async def _add_to_boards(self, conn: asyncpg.Connection, answers: list[AnswerIn]) -> None:
         """Add the answers' points to every board they count on, inside the caller's transaction:
         the member's totals move, and so do the level counts that ranks are summed from."""
-        deltas: dict[tuple[str, str, str, str, str], int] = {}
-        for a in answers:
-            if a.points == 0:
-                continue
-            day = date.fromisoformat(a.local_day)
-            for period in ("all", "week", "month"):
-                key = period_key(day, period)
-                for scope in (a.channel.channel, ""):
-                    k = (a.member.platform, a.member.workspace, scope, key, a.member.user)
-                    deltas[k] = deltas.get(k, 0) + a.points
+        deltas = board_deltas(answers)
         if not deltas:
             return
         keys = sorted(deltas)
