@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.core.messages import Message
 from bot.core.models import ChannelRef, MemberRef
+from bot.core.review import CardState
 
 
 class StudybotError(Exception):
@@ -58,6 +59,9 @@ class AnswerIn:
     practice: bool
     answered_at: float  # epoch seconds
     local_day: str  # the member's streak day, YYYY-MM-DD
+    # The post's question: the store moves the member's review card for it in the answer's
+    # transaction ('' leaves cards alone, e.g. for a post whose question left the bank).
+    question_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,25 @@ class AnswerOutcome:
     # The member's streak days after this answer, when the store read them in the same
     # transaction (saves the hot path a read); None: ask `member_days`.
     days: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One graded first answer of a member to a question (a post's answer or a submitted exam's)."""
+
+    question_id: str
+    correct: bool
+    at: float  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A member's daily review reminder: `at_time` HH:MM in `timezone` (None: the member set none)."""
+
+    member: MemberRef
+    at_time: str
+    last_sent: str | None  # the member's local date of the last reminder sent
+    timezone: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +198,35 @@ class Store(Protocol):
         self, *, member: MemberRef, channel: str | None, since: float | None, period: str | None = None
     ) -> Ranked | None:
         """The member's points and rank (1 + members with more points); None without points."""
+
+    # Spaced review (bot/core/review.py). Cards move inside `record_answer`'s transaction.
+    async def member_cards(self, member: MemberRef) -> dict[str, CardState]:
+        """Every card of the member by question id."""
+
+    async def due_cards(self, member: MemberRef, *, now: float, limit: int) -> list[CardState]:
+        """The member's cards due at `now`, most overdue first."""
+
+    async def card_summary(self, member: MemberRef, *, now: float) -> tuple[int, int, float | None]:
+        """(cards, due now, the next due time after now or None)."""
+
+    async def apply_reviews(self, member: MemberRef, reviews: list[tuple[str, bool, float]]) -> None:
+        """Move the member's cards by (question, correct, at) reviews, in one transaction."""
+
+    async def member_attempts(self, member: MemberRef, *, since: float) -> list[Attempt]:
+        """The member's graded first answers since the instant (posts and submitted exams)."""
+
+    async def channel_attempts(self, channel: ChannelRef, *, since: float) -> list[Attempt]:
+        """Every member's first answers to posts of the channel since the instant."""
+
+    async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
+        """Turn the member's review reminder on at HH:MM, or off with None."""
+
+    async def get_reminder(self, member: MemberRef) -> Reminder | None: ...
+
+    async def active_reminders(self) -> list[Reminder]: ...
+
+    async def claim_reminder(self, member: MemberRef, local_day: str) -> bool:
+        """True for the one call that claims the member's reminder of that local day."""
 
     async def get_kv(self, key: str) -> str | None: ...
 

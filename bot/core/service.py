@@ -214,6 +214,7 @@ class StudyService:
                 AnswerIn(
                     post_id=post.id, member=member, channel=post.channel, choice=choice, correct=g.correct,
                     points=g.points, practice=practice, answered_at=now.timestamp(), local_day=day,
+                    question_id=question.id,
                 )
             )
         except StoreError:

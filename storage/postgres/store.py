@@ -27,6 +27,7 @@ from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
+from storage.postgres.cards import PostgresCards, move_answer_cards
 from storage.postgres.dump import PostgresDump
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def _sub(row) -> Subscription:
     )
 
 
-class PostgresStore(PostgresDump):
+class PostgresStore(PostgresCards, PostgresDump):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
         self.url = url
         self._min_size = min_size
@@ -335,6 +336,7 @@ class PostgresStore(PostgresDump):
                 if stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)][0] == token
             ]
             await self._add_to_boards(conn, recorded)
+            await move_answer_cards(conn, recorded)
             days = await self._days_of(conn, {a.member for a, _, _ in batch})
         outcomes = []
         for a, token, _ in batch:

@@ -33,6 +33,7 @@ from bot.core.boards import board_deltas
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from storage.batching import GroupCommit, Item
+from storage.sqlite.cards import SQLiteCards, answer_reviews, move_cards_sync
 from storage.migrate import load_migrations
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def _sub(row) -> Subscription:
     )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteCards):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: aiosqlite.Connection | None = None
@@ -479,6 +480,7 @@ class SQLiteStore:
                 if stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)][0] == token
             ]
             self._add_to_boards(db, recorded)
+            move_cards_sync(db, answer_reviews(recorded))
             days = self._days_of(db, {a.member for a, _ in pairs})
             db.execute("COMMIT")
         except BaseException:
