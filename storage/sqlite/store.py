@@ -33,8 +33,8 @@ from bot.core.boards import board_deltas
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from storage.batching import GroupCommit, Item
-from storage.sqlite.cards import SQLiteCards, answer_reviews, move_cards_sync
 from storage.migrate import load_migrations
+from storage.sqlite.cards import SQLiteCards, answer_reviews, move_cards_sync
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG; a row of app_installations carries a
