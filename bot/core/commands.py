@@ -10,6 +10,7 @@ from bot.core.timeutil import UsageError
 MAX_COMMAND = 500
 SUBCOMMANDS = (
     "help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily", "lookup",
+    "review", "exam",
 )
 PERIODS = ("week", "month", "all")
 SCOPES = ("here", "workspace")

@@ -5,10 +5,19 @@ Text uses light markup only: *bold*, `code`, and newlines. Adapters translate it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Action ids carried by buttons. Adapters encode (action, value) in their own custom-id formats.
 ACTION_ANSWER = "answer"  # value: "<post_id>:<letters>"
+# Every other action goes to StudyService.handle_action(action, value, picked): the module that
+# registered the action (practice: next/open, the exam: exam) decides what it means.
+ACTION_NEXT = "next"  # value: "quiz:<topic slug or ->", "review", "weak"
+ACTION_OPEN = "open"  # value: "review", "quiz", "stats" (App Home and "nothing due" buttons)
+# Actions and values are short and plain so that every platform can carry them in its ids
+# (Discord custom ids hold 100 characters, Slack action values 2,000).
+ACTION_RE = re.compile(r"^[a-z]{2,12}$")
+VALUE_RE = re.compile(r"^[A-Za-z0-9:_.\-]{1,60}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,14 @@ class Message:
     ephemeral: bool = True
     footer: str = ""
     lines: tuple[str, ...] = field(default=())  # extra lines (rankings, vote shares)
+    # Where the letters a member picks go (tick boxes + Submit, a select, letters typed in the
+    # console): (action, value) for handle_action. None: answer `post_id` as a post.
+    answer_to: tuple[str, str] | None = None
+    # Part of the member's private study session (review, quiz, stats, exam): adapters deliver it
+    # where it lasts (Slack and Discord DMs with the bot), not as a message that vanishes.
+    private: bool = False
+    # A click's reply that replaces the clicked message (exam navigation) instead of adding one.
+    replace: bool = False
 
     def plain(self) -> str:
         """A plain-text rendering, used by the console and by tests."""
@@ -42,7 +59,14 @@ class Message:
         parts += list(self.lines)
         if self.footer:
             parts.append(self.footer)
+        labels = [f"[{b.label}]" for b in self.buttons if not b.disabled and b.action != ACTION_ANSWER]
+        if labels:
+            parts.append(" ".join(labels))
         return "\n".join(parts)
+
+
+def valid_action(action: str, value: str) -> bool:
+    return bool(ACTION_RE.match(action)) and bool(VALUE_RE.match(value))
 
 
 def answer_value(post_id: int, letters: str) -> str:

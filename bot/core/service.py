@@ -17,7 +17,7 @@ from bot.core.commands import Command, parse, parse_leaderboard
 from bot.core.daily import pick_daily, pick_practice
 from bot.core.grading import grade, parse_choice
 from bot.core.lookup import Hit, LookupIndex
-from bot.core.messages import ACTION_ANSWER, Button, Message, answer_value
+from bot.core.messages import ACTION_ANSWER, Button, Message, answer_value, valid_action
 from bot.core.models import Bank, ChannelRef, MemberRef, Question
 from bot.core.ports import AnswerIn, Post, Store, StoreError, Subscription
 from bot.core.streaks import Streak, compute_streak
@@ -36,6 +36,20 @@ log = logging.getLogger(__name__)
 LEADERBOARD_SIZE = 10
 
 SubscriptionListener = Callable[[Subscription], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Who asks and where: what a command or action handler of a feature module receives."""
+
+    member: MemberRef
+    channel: ChannelRef
+    is_admin: bool = False
+
+
+# A feature module's handlers: `/dva <name> args...` and button actions (see messages.ACTION_*).
+CommandHandler = Callable[[Request, tuple[str, ...]], Awaitable[Message]]
+ActionHandler = Callable[[Request, str, str], Awaitable[Message]]  # (request, value, picked letters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,34 @@ class StudyService:
         self.admins = admins
         self._subscription_listeners: list[SubscriptionListener] = []
         self._answer_listeners: list[Callable[[AnswerRecorded], Awaitable[None]]] = []
+        self._commands: dict[str, CommandHandler] = {}
+        self._actions: dict[str, ActionHandler] = {}
+        from bot.core import features
+
+        features.install(self)
+
+    # ----- feature modules (practice, exam) plug in their commands and button actions -------
+    def register_command(self, name: str, handler: CommandHandler) -> None:
+        self._commands[name] = handler
+
+    def register_action(self, action: str, handler: ActionHandler) -> None:
+        self._actions[action] = handler
+
+    async def handle_action(
+        self, *, member: MemberRef, channel: ChannelRef, action: str, value: str, picked: str = "",
+        is_admin: bool = False,
+    ) -> Message:
+        """A click on a button of a feature module (anything but an answer to a post)."""
+        handler = self._actions.get(action)
+        if handler is None or not valid_action(action, value) or len(picked) > 40:
+            return Message(text=texts.EXPIRED)
+        try:
+            return await handler(Request(member, channel, is_admin), value, picked)
+        except UsageError as exc:
+            return Message(text=str(exc))
+        except StoreError:
+            log.exception("store failure on action", extra={"channel": channel.channel})
+            return Message(text=texts.NOT_RECORDED)
 
     # ----- events -------------------------------------------------------------------------
     def on_subscription_changed(self, listener: SubscriptionListener) -> None:
@@ -87,6 +129,9 @@ class StudyService:
             return Message(text="studybot could not reach its database; please try again in a moment.")
 
     async def _dispatch(self, cmd: Command, *, member: MemberRef, channel: ChannelRef, is_admin: bool) -> Message:
+        handler = self._commands.get(cmd.name)
+        if handler is not None:
+            return await handler(Request(member, channel, is_admin), cmd.args)
         match cmd.name:
             case "help":
                 return Message(text=texts.HELP)
