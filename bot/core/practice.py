@@ -104,7 +104,10 @@ class Practice:
         if not servable:
             return list(self.bank.practice_questions), ""
         r = await self.readiness_of(member)
-        choices = weakest_tasks(tuple(row for row in r.tasks if row.id in servable))
+        weakest = weakest_tasks(tuple(row for row in r.tasks if row.id in servable))
+        floor = weakest[0].accuracy or 0.0
+        # The weakest, and those of the three within 10 points of it (an unpractised task is 0 %).
+        choices = [row for row in weakest if (row.accuracy or 0.0) <= floor + 0.1]
         served = await self.store.served_questions(member, limit=1)
         # Rotate through the weakest three so a run of quizzes is not one task only.
         seed = f"{member.user}|{served[0][1] if served else 0}"
