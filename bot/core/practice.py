@@ -295,6 +295,35 @@ class Practice:
             buttons=_stats_buttons(due),
         )
 
+    async def home(self, member: MemberRef) -> Message:
+        """The member's home (Slack's App Home tab): streak, points, due reviews, readiness by
+        domain, and the ways in."""
+        tz, _ = await self.service.member_timezone(member, None)
+        points, answers, _ = await self.store.member_points(member)
+        streak = await self.service.streak(member, tz)
+        now = self._now()
+        cards, due, next_due = await self.store.card_summary(member, now=now)
+        r = await self.readiness_of(member)
+        if due:
+            reviews = f"*{due}* review card{'s' if due != 1 else ''} due now."
+        elif next_due:
+            reviews = f"No reviews due; the next one is due {due_label(next_due, now)}."
+        else:
+            reviews = "No review cards yet: answer questions and the ones you miss come back here."
+        lines = tuple(
+            f"Domain {d.id} {d.name} ({d.weight} % of the exam): "
+            + (f"{pct(d.accuracy)} of {d.answered}" if d.answered else "not practised yet")
+            for d in r.domains
+        )
+        return Message(
+            title="Your DVA-C02 study",
+            text=f"Streak: *{streak.current}* day{'s' if streak.current != 1 else ''} (best {streak.best}). "
+            f"Points: *{points}* from {answers} answer{'s' if answers != 1 else ''}.\n{reviews}\n{summary(r)}",
+            lines=lines, private=True,
+            buttons=(Button("Review", ACTION_OPEN, REVIEW), Button("Quiz", ACTION_OPEN, QUIZ),
+                     Button("Stats", ACTION_OPEN, "stats")),
+        )
+
     async def group_stats(self, req: Request) -> Message:
         since = self._now() - RECENT_DAYS * 86400
         attempts = await self.store.channel_attempts(req.channel, since=since)
