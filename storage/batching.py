@@ -1,7 +1,12 @@
 """Group commit for answers: callers queue a row and wait; one writer task stores the queue in
 batches, so a burst of thousands of clicks costs tens of transactions while every answer is still
 durable before its caller hears the outcome. A failing batch is retried row by row, so one bad row
-(a vanished post) fails only its own caller."""
+(a vanished post) fails only its own caller.
+
+An answer that waited in the queue longer than `max_wait` seconds is refused unwritten (StoreError):
+the platform waits at most 3 s for the click's acknowledgement, so past that point it is better to
+tell the member "not recorded, try again" in the same interaction than to store an answer they
+were never told about. An answer the writer has taken is always waited for."""
 
 from __future__ import annotations
 
@@ -17,17 +22,20 @@ log = logging.getLogger(__name__)
 # (answer, token, waiter): the token is unique per call, so reading it back tells a first answer
 # (our token is stored) from a repeat (someone else's is).
 Item = tuple[AnswerIn, str, asyncio.Future]
+MAX_WAIT = 2.0  # seconds an answer may wait for the writer (Slack and Discord allow 3 s to acknowledge)
 WriteBatch = Callable[[list[Item]], Awaitable[list[AnswerOutcome]]]
 
 
 class GroupCommit:
     def __init__(
         self, write_batch: WriteBatch, *, batch: int = 500, name: str = "answer-writer",
-        token: Callable[[], str] | None = None,
+        token: Callable[[], str] | None = None, max_wait: float = MAX_WAIT,
     ) -> None:
         self._write_batch = write_batch
         self._token = token or (lambda: uuid.uuid4().hex)
         self._batch = batch
+        self._max_wait = max_wait
+        self._queued_at: dict[asyncio.Future, float] = {}
         self._name = name
         self._queue: asyncio.Queue[Item] | None = None
         self._task: asyncio.Task | None = None
@@ -53,7 +61,9 @@ class GroupCommit:
     async def submit(self, answer: AnswerIn) -> AnswerOutcome:
         if self._queue is None:
             raise StoreError("the store is not started")
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        self._queued_at[future] = loop.time()
         await self._queue.put((answer, self._token(), future))
         return await future
 
@@ -63,7 +73,27 @@ class GroupCommit:
             batch = [await self._queue.get()]
             while len(batch) < self._batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._settle(batch)
+            batch = self._drop_late(batch)
+            if batch:
+                await self._settle(batch)
+
+    def _drop_late(self, batch: list[Item]) -> list[Item]:
+        """Refuse, unwritten, the answers that waited past max_wait (their callers gave up on time)."""
+        assert self._queue is not None
+        cutoff = asyncio.get_running_loop().time() - self._max_wait
+        kept = []
+        for item in batch:
+            fut = item[2]
+            if self._queued_at.pop(fut, cutoff) < cutoff or fut.done():
+                if not fut.done():
+                    fut.set_exception(StoreError("the database did not take the answer in time"))
+                self._queue.task_done()
+            else:
+                kept.append(item)
+        if len(kept) < len(batch):
+            log.error("%d answer(s) not recorded: the database did not take them within %.1f s",
+                      len(batch) - len(kept), self._max_wait)
+        return kept
 
     async def _settle(self, batch: list[Item]) -> None:
         assert self._queue is not None

@@ -42,6 +42,21 @@ def parse(text: str) -> Command:
     return Command(name, tuple(words[1:]))
 
 
+# Commands whose answer does not depend on who asks (no admin rights, no time zone).
+PROFILE_FREE = frozenset({"help", "quiz", "scenario", "fact", "lookup", "exam"})
+
+
+def needs_profile(text: str) -> bool:
+    """Whether the command's answer depends on the member's platform profile (admin rights to
+    change a schedule, the profile time zone for days and weeks). Adapters look the profile up
+    only then, so lookups, help and quiz never wait for the platform."""
+    try:
+        command = parse(text)
+    except UsageError:
+        return False
+    return command.name not in PROFILE_FREE
+
+
 def parse_leaderboard(args: tuple[str, ...]) -> tuple[str, str]:
     period, scope = "week", "here"
     for a in args:

@@ -73,8 +73,20 @@ def answer_value(post_id: int, letters: str) -> str:
     return f"{post_id}:{letters}"
 
 
+MAX_POST_DIGITS = 18  # every id below 10**18 fits a signed 64-bit column (ids >= 2**63 do not)
+
+
+def parse_post_id(value: str) -> int | None:
+    """A post id from a button value: ASCII digits only (str.isdigit also accepts "²" and "٣"),
+    small enough for the database; None for anything else (an expired or forged button)."""
+    if not value or len(value) > MAX_POST_DIGITS or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
+
+
 def parse_answer_value(value: str) -> tuple[int, str] | None:
     post, _, letters = value.partition(":")
-    if not post.isdigit() or not letters or len(value) > 40:
+    post_id = parse_post_id(post)
+    if post_id is None or not letters or len(value) > 40:
         return None
-    return int(post), letters
+    return post_id, letters

@@ -14,7 +14,7 @@ from discord.ui import DynamicItem
 from bot.core.messages import ACTION_ANSWER, answer_value, parse_answer_value
 
 CUSTOM_ID_LIMIT = 100
-_POST = r"[0-9]{1,19}"
+_POST = r"[0-9]{1,18}"  # below 10**18: fits a signed 64-bit id
 BUTTON_TEMPLATE = re.compile(rf"dva:{ACTION_ANSWER}:(?P<value>{_POST}:[A-H]{{1,8}})")
 SELECT_TEMPLATE = re.compile(rf"dva:pick:(?P<post>{_POST})")
 # A feature module's button or select: the action, the server (so a click in a DM, which carries no

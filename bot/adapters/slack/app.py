@@ -1,7 +1,12 @@
 """The Slack adapter: a Bolt AsyncApp whose handlers translate Slack events into StudyService calls.
 
-/dva commands and answer clicks are acknowledged at once; the work goes on after the ack and the
-result goes back through the payload's response_url (ephemeral unless the core says otherwise).
+Acknowledged means recorded: an answer click is acknowledged (HTTP 200, or the socket ack) only
+once its answer is committed, and the reply follows through the payload's response_url; when the
+store cannot take the answer in time the member is told so in the same interaction. /dva commands
+are acknowledged at once and answered after. Bolt runs with process_before_response, so the ack
+goes out when a handler returns; the work after it runs in tasks bounded by a semaphore, and the
+requests themselves are bounded before their body is read (inbound.Gate): past the bounds Slack
+sees slower acknowledgements, never lost work. Replies use one pooled HTTP session.
 Socket Mode (connect_async, plus a watchdog) and HTTP mode (an aiohttp runner) both run in the
 caller's event loop, next to Discord and the scheduler. Also the Poster port for scheduled posts.
 """
@@ -13,21 +18,31 @@ import contextlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.common import Coalescer
 from bot.adapters.slack import texts
+from bot.adapters.slack.inbound import IN_FLIGHT, Gate
 from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check_oauth_settings, oauth_flow
-from bot.adapters.slack.poster import PLATFORM, TRANSIENT, SlackPoster, api_error_code, web_client
+from bot.adapters.slack.outbound import Profile, ProfileCache, ResponseUrl
+from bot.adapters.slack.poster import (
+    PLATFORM,
+    TRANSIENT,
+    SlackPoster,
+    api_error_code,
+    api_session,
+    web_client,
+)
 from bot.adapters.slack.render import (
     GENERIC_SUBMIT,
     PICK_ACTION,
@@ -38,7 +53,8 @@ from bot.adapters.slack.render import (
 )
 from bot.config import ConfigError, Settings
 from bot.core import texts as core_texts
-from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
+from bot.core.commands import needs_profile
+from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value, parse_post_id
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
 from bot.core.service import AnswerRecorded, StudyService
@@ -47,8 +63,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-PROFILE_TIMEOUT = 1.5  # seconds a click may wait for the member's profile (the answer must be quick)
-COMMAND_PROFILE_TIMEOUT = 10.0  # a command's reply may wait longer (response_url stays valid 30 min)
+PROFILE_TIMEOUT = 1.0  # seconds a member's first click may wait for their profile (the ack waits too)
+COMMAND_PROFILE_TIMEOUT = 10.0  # a command may wait longer (response_url stays valid 30 min)
 NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 DM_CACHE = 10_000  # members whose DM channel id is remembered
@@ -59,12 +75,6 @@ _BOLT_LOG = logging.getLogger("slack_bolt.studybot")
 _BOLT_LOG.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    is_admin: bool = False
-    tz: str | None = None
-
-
 def unescape(text: str) -> str:
     """Slack sends &, < and > in command text as entities; the core wants the characters."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -73,7 +83,13 @@ def unescape(text: str) -> str:
 def _channel_id(body: dict) -> str | None:
     """Where a click happened: the channel (or DM) of the message; None for the App Home tab."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    return str(channel) if channel else None
+    return str(channel) if isinstance(channel, str) and channel else None
+
+
+def _state(body: dict) -> dict:
+    """The values of a message's inputs (ticked boxes) sent with a click."""
+    values = (body.get("state") or {}).get("values")
+    return values if isinstance(values, dict) else {}
 
 
 def _in_dm(body: dict) -> bool:
@@ -91,7 +107,7 @@ class SlackAdapter:
 
     def __init__(
         self, *, service: StudyService, settings: Settings, http_host: str = "0.0.0.0",
-        refresh_interval: float = 10.0, watchdog_interval: float = 30.0,
+        refresh_interval: float = 10.0, watchdog_interval: float = 30.0, in_flight: int = IN_FLIGHT,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -111,7 +127,9 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._watchdog: asyncio.Task | None = None
         self._inflight: set[asyncio.Task] = set()
-        self._tz_adopted: set[MemberRef] = set()
+        self._in_flight = in_flight
+        self._after_ack = asyncio.Semaphore(in_flight)  # work running after its ack (replies, commands)
+        self._profiles = ProfileCache()
         self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._dm_channels: OrderedDict[MemberRef, str] = OrderedDict()
         service.on_answer(self._on_answer_recorded)
@@ -147,7 +165,7 @@ class SlackAdapter:
                               "with connections:write, or set SLACK_MODE=http")
         if mode == "http" and not signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the app's signing secret")
-        self._session = aiohttp.ClientSession()
+        self._session = api_session()
         # Many workspaces: the app's client has no token; Bolt sets the installation's per request.
         self._client = web_client(token=None if multi else token, base_url=self.settings.slack_api_url,
                                   session=self._session)
@@ -196,7 +214,9 @@ class SlackAdapter:
 
     async def _start_http(self) -> None:
         port = self.settings.slack_http_port
-        web_app = self.app.web_app(path=EVENTS_PATH, port=port)
+        web_app = AsyncSlackAppServer(port=port, path=EVENTS_PATH, app=self.app).web_app
+        gate = Gate(path=EVENTS_PATH, secret=_secret(self.settings.slack_signing_secret), in_flight=self._in_flight)
+        web_app.middlewares.append(gate.middleware)
         # For load balancers and container health checks (the whole process, see bot/app.py).
         web_app.router.add_get(HEALTH_PATH, self._healthz)
         self._runner = web.AppRunner(web_app, access_log=None)
@@ -329,6 +349,8 @@ class SlackAdapter:
         app = AsyncApp(
             name="studybot", client=self._client, signing_secret=signing_secret, logger=_BOLT_LOG, oauth_flow=flow,
             user_facing_authorize_error_message=texts.NOT_INSTALLED,
+            # The ack goes out when a handler returns: a click's after its answer is committed.
+            process_before_response=True,
         )
         if flow is not None:
             # app_uninstalled / tokens_revoked events (when subscribed) delete the workspace's installation.
@@ -344,114 +366,142 @@ class SlackAdapter:
         app.event("app_home_opened")(self._on_home_opened)
         return app
 
-    @contextlib.asynccontextmanager
-    async def _tracked(self, respond) -> AsyncIterator[None]:
-        """Track the work after an ack (aclose waits for it) and tell the member when it breaks."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
+    # ----- work after the ack ---------------------------------------------------------------
+    async def _after(self, work: Awaitable[None], respond: ResponseUrl | None) -> None:
+        """Run `work` once the handler has acknowledged, in a task that aclose waits for. Waits for a
+        slot first: when replies back up, acknowledgements slow down instead of tasks piling up."""
+        await self._after_ack.acquire()
+        task = asyncio.create_task(self._run_after(work, respond))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _run_after(self, work: Awaitable[None], respond: ResponseUrl | None) -> None:
         try:
-            yield
+            await work
         except Exception:
             log.exception("Slack request failed", extra={"platform": PLATFORM})
             await self._respond(respond, Message(text=texts.SOMETHING_WRONG))
         finally:
-            if task is not None:
-                self._inflight.discard(task)
+            self._after_ack.release()
 
-    async def _on_command(self, ack, command: dict, context, respond, client) -> None:
+    def _responder(self, body: dict) -> ResponseUrl | None:
+        url = body.get("response_url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or self._session is None:
+            return None
+        return ResponseUrl(url, self._session)
+
+    # ----- Bolt handlers --------------------------------------------------------------------
+    async def _on_command(self, ack, command: dict, context, client) -> None:
         await ack()
-        async with self._tracked(respond):
-            team = context.team_id or context.enterprise_id or command.get("team_id", "")
-            member = MemberRef(PLATFORM, team, command["user_id"])
-            channel = ChannelRef(PLATFORM, team, command["channel_id"])
+        respond = self._responder(command)
+        await self._after(self._command(command=command, context=context, client=client, respond=respond), respond)
+
+    async def _command(self, *, command: dict, context, client: AsyncWebClient, respond: ResponseUrl | None) -> None:
+        team = context.team_id or context.enterprise_id or command.get("team_id", "")
+        member = MemberRef(PLATFORM, team, command["user_id"])
+        channel = ChannelRef(PLATFORM, team, command["channel_id"])
+        text = unescape(command.get("text") or "")
+        if needs_profile(text):
             profile = await self._profile(member, client=client, wait=COMMAND_PROFILE_TIMEOUT)
-            await self.service.remember_platform_timezone(member, profile.tz)
-            self._tz_adopted.add(member)
-            text = unescape(command.get("text") or "")
-            message = await self.service.handle_command(
-                member=member, channel=channel, text=text, is_admin=profile.is_admin
-            )
-            if message.private:
-                await self._deliver_private(respond=respond, client=client, member=member, channel=channel,
-                                            message=message)
-                return
-            await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
+        else:
+            # Lookups, help, quiz... never wait for users.info; the profile (and its time zone)
+            # arrives in the background for the member's next request.
+            profile = self._profiles.peek(member) or Profile()
+            self._profiles.start(member, lambda: self._fetch_profile(member, client))
+        message = await self.service.handle_command(member=member, channel=channel, text=text, is_admin=profile.is_admin)
+        if message.private:
+            await self._deliver_private(respond=respond, client=client, member=member, channel=channel, message=message)
+            return
+        await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
 
-    async def _on_answer_click(self, ack, body: dict, action: dict, context, respond, client) -> None:
-        await ack()
-        async with self._tracked(respond):
-            parsed = parse_answer_value(str(action.get("value", "")))
-            if parsed is None:
-                await self._respond(respond, Message(text=core_texts.EXPIRED))
-                return
-            await self._answer(respond=respond, client=client, member=self._member(body, context), post_id=parsed[0],
-                               raw=parsed[1], in_dm=_in_dm(body))
+    async def _on_answer_click(self, ack, body: dict, action: dict, context, client) -> None:
+        parsed = parse_answer_value(str(action.get("value", "")))
+        if parsed is None:
+            await self._acked_reply(ack, body, Message(text=core_texts.EXPIRED))
+            return
+        await self._answer(ack=ack, body=body, client=client, member=self._member(body, context), post_id=parsed[0],
+                           raw=parsed[1])
 
-    async def _on_submit(self, ack, body: dict, action: dict, context, respond, client) -> None:
-        await ack()
-        async with self._tracked(respond):
-            value = str(action.get("value", ""))
-            if not value.isdigit():
-                await self._respond(respond, Message(text=core_texts.EXPIRED))
-                return
-            letters = picked_letters((body.get("state") or {}).get("values") or {}, int(value))
-            if not letters:
-                await self._respond(respond, Message(text=texts.NOTHING_TICKED))
-                return
-            await self._answer(respond=respond, client=client, member=self._member(body, context), post_id=int(value),
-                               raw=letters, in_dm=_in_dm(body))
+    async def _on_submit(self, ack, body: dict, action: dict, context, client) -> None:
+        value = str(action.get("value", ""))
+        post_id = parse_post_id(value)
+        if post_id is None:
+            await self._acked_reply(ack, body, Message(text=core_texts.EXPIRED))
+            return
+        letters = picked_letters(_state(body), post_id)
+        if not letters:
+            await self._acked_reply(ack, body, Message(text=texts.NOTHING_TICKED))
+            return
+        await self._answer(ack=ack, body=body, client=client, member=self._member(body, context), post_id=post_id,
+                           raw=letters)
 
     async def _on_pick(self, ack) -> None:
         await ack()  # ticking a box only changes the state sent with Submit
 
-    def _member(self, body: dict, context) -> MemberRef:
-        team = context.team_id or context.enterprise_id or (body.get("team") or {}).get("id", "")
-        return MemberRef(PLATFORM, team, context.user_id or body["user"]["id"])
-
-    async def _answer(
-        self, *, respond, client: AsyncWebClient, member: MemberRef, post_id: int, raw: str, in_dm: bool = False
-    ) -> None:
-        if member not in self._tz_adopted:
-            # Only the first click of a member in this process asks Slack for the profile time zone.
-            profile = await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
-            await self.service.remember_platform_timezone(member, profile.tz)
-            self._tz_adopted.add(member)
-        message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw)
-        # In the member's DM the feedback stays (a lasting session); in a channel it is private.
-        await self._respond(respond, message, lasting=in_dm and message.private)
-
-    async def _on_action(self, ack, body: dict, action: dict, context, respond, client) -> None:
-        """A feature module's button: Next, App Home's Review/Quiz/Stats, the exam's navigation."""
+    async def _acked_reply(self, ack, body: dict, message: Message) -> None:
         await ack()
-        async with self._tracked(respond):
-            member = self._member(body, context)
-            name, _, suffix = str(action.get("action_id", "")).partition(":")
-            value = str(action.get("value") or "")
-            picked = ""
-            if suffix == GENERIC_SUBMIT:
-                picked = ticked_letters((body.get("state") or {}).get("values") or {}, value)
-                if not picked:
-                    await self._respond(respond, Message(text=texts.NOTHING_TICKED))
-                    return
-            where = _channel_id(body)
-            channel = ChannelRef(PLATFORM, member.workspace, where or "")
+        respond = self._responder(body)
+        await self._after(self._respond(respond, message), respond)
+
+    def _member(self, body: dict, context) -> MemberRef:
+        team = context.team_id or context.enterprise_id or str((body.get("team") or {}).get("id") or "")
+        return MemberRef(PLATFORM, team, context.user_id or str(body["user"]["id"]))
+
+    async def _answer(self, *, ack, body: dict, client: AsyncWebClient, member: MemberRef, post_id: int, raw: str) -> None:
+        """Record the answer, then acknowledge, then reply: a click Slack saw acknowledged is stored
+        (or the member is told it was not), whatever happens to this process after the ack."""
+        try:
+            # Only a member's first click (per profile lifetime) asks Slack, for the profile time zone.
+            await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
+            message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw)
+        except Exception:
+            log.exception("Slack answer failed", extra={"platform": PLATFORM})
+            message = Message(text=texts.SOMETHING_WRONG)
+        await ack()
+        respond = self._responder(body)
+        # In the member's DM the feedback stays (a lasting session); in a channel it is private.
+        await self._after(self._respond(respond, message, lasting=_in_dm(body) and message.private), respond)
+
+    async def _on_action(self, ack, body: dict, action: dict, context, client) -> None:
+        """A feature module's button: Next, App Home's Review/Quiz/Stats, the exam's navigation. The
+        core call runs before the ack (a quiz answer is recorded like any other); delivery after."""
+        member = self._member(body, context)
+        name, _, suffix = str(action.get("action_id", "")).partition(":")
+        value = str(action.get("value") or "")
+        picked = ""
+        if suffix == GENERIC_SUBMIT:
+            picked = ticked_letters(_state(body), value)
+            if not picked:
+                await self._acked_reply(ack, body, Message(text=texts.NOTHING_TICKED))
+                return
+        where = _channel_id(body)
+        channel = ChannelRef(PLATFORM, member.workspace, where or "")
+        try:
             message = await self.service.handle_action(
                 member=member, channel=channel, action=name, value=value, picked=picked,
             )
-            if where is None or respond is None or not body.get("response_url"):
-                # From the App Home tab: no message to answer under; the session goes on in the DM.
-                await self._deliver_private(respond=None, client=client, member=member, channel=channel, message=message)
-                return
-            await self._respond(respond, message, lasting=_in_dm(body) and message.private)
+        except Exception:
+            log.exception("Slack action failed", extra={"platform": PLATFORM})
+            message = Message(text=texts.SOMETHING_WRONG)
+        await ack()
+        respond = self._responder(body)
+        if where is None or respond is None:
+            # From the App Home tab: no message to answer under; the session goes on in the DM.
+            await self._after(self._deliver_private(respond=None, client=client, member=member, channel=channel,
+                                                    message=message), None)
+            return
+        await self._after(self._respond(respond, message, lasting=_in_dm(body) and message.private), respond)
 
-    async def _on_home_opened(self, event: dict, context, client) -> None:
+    async def _on_home_opened(self, ack, event: dict, context, client) -> None:
+        await ack()
         if event.get("tab") not in (None, "home"):
             return
         team = context.team_id or context.enterprise_id or ""
         member = MemberRef(PLATFORM, team, str(event.get("user") or context.user_id or ""))
-        if not member.user:
-            return
+        if member.user:
+            await self._after(self._publish_home(member, client), None)
+
+    async def _publish_home(self, member: MemberRef, client: AsyncWebClient) -> None:
         try:
             message = await self.service.home(member)
             blocks = render(message).blocks[:HOME_BLOCKS]
@@ -512,19 +562,37 @@ class SlackAdapter:
             await self._respond(respond, Message(text=texts.SENT_TO_DM.format(bot=self.bot_name)))
 
     # ----- Slack calls ----------------------------------------------------------------------
-    async def _profile(self, member: MemberRef, *, client: AsyncWebClient, wait: float | None = None) -> Profile:
-        """The member's admin flag and profile time zone (users.info with the request's client, which
-        carries the token of the member's workspace); a plain member when unknown."""
+    async def _profile(self, member: MemberRef, *, client: AsyncWebClient, wait: float | None) -> Profile:
+        """The member's admin flag and profile time zone, cached (outbound.ProfileCache); a plain
+        member when Slack does not answer within `wait` seconds."""
+        return await self._profiles.get(member, lambda: self._fetch_profile(member, client), wait=wait)
+
+    async def _fetch_profile(self, member: MemberRef, client: AsyncWebClient) -> Profile | None:
+        """users.info with the request's client (the token of the member's workspace), and the
+        profile time zone adopted when the member never set one. None when Slack fails."""
         try:
-            response = await asyncio.wait_for(client.users_info(user=member.user), wait)
+            response = await client.users_info(user=member.user)
         except SlackApiError as exc:
             log.warning("users.info failed: %s", api_error_code(exc), extra={"platform": PLATFORM})
-            return Profile()
+            return None
         except NETWORK_ERRORS as exc:
             log.warning("users.info failed: %s", type(exc).__name__, extra={"platform": PLATFORM})
-            return Profile()
-        user = response.get("user") or {}
-        return Profile(is_admin=bool(user.get("is_admin") or user.get("is_owner")), tz=user.get("tz"))
+            return None
+        user = response.get("user") if isinstance(response.data, dict) else None
+        if not isinstance(user, dict):
+            return None
+        # Admin rights count only in the member's own workspace: a member of another workspace in a
+        # shared channel is an admin of theirs, not of this one.
+        home = {user.get("team_id"), user.get("enterprise_user", {}).get("enterprise_id")
+                if isinstance(user.get("enterprise_user"), dict) else None} - {None}
+        own = not home or member.workspace in home
+        tz = user.get("tz") if isinstance(user.get("tz"), str) else None
+        profile = Profile(is_admin=own and bool(user.get("is_admin") or user.get("is_owner")), tz=tz)
+        try:
+            await self.service.remember_platform_timezone(member, profile.tz)
+        except StudybotError as exc:
+            log.warning("profile time zone not saved: %s", exc, extra={"platform": PLATFORM})
+        return profile
 
     async def _deliver(self, *, respond, channel: ChannelRef, message: Message, command: str) -> None:
         """Ephemeral results go back to the member; channel messages are posted with chat.postMessage,
@@ -542,9 +610,12 @@ class SlackAdapter:
             await self.service.subscription_failed(channel, texts.PAUSED_REASON.format(reason=exc.reason, fix=fix))
             await self._respond(respond, Message(text=texts.CANNOT_POST_HERE.format(reason=exc.reason, fix=fix)))
 
-    async def _respond(self, respond, message: Message, *, lasting: bool = False) -> None:
+    async def _respond(self, respond: ResponseUrl | None, message: Message, *, lasting: bool = False) -> None:
         """Answer through response_url: ephemeral unless the core says otherwise or `lasting` (in the
         member's DM, where a session's messages should stay)."""
+        if respond is None:
+            log.warning("no response_url to answer through", extra={"platform": PLATFORM})
+            return
         rendered = render(message)
         try:
             result = await respond(

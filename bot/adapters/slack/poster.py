@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import aiohttp
+from aiohttp import ClientOSError, ServerDisconnectedError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -25,6 +26,7 @@ from bot.core.ports import PostError
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+WEB_API_TIMEOUT = 20  # seconds for one Web API call, retries included
 # Slack error codes that may pass by themselves; every other Slack error needs a person to act
 # (channel_not_found, not_in_channel, is_archived, missing_scope, invalid_auth, invalid_blocks...).
 TRANSIENT = frozenset({
@@ -36,25 +38,41 @@ TRANSIENT = frozenset({
 def web_client(
     *, token: str | None, base_url: str, session: aiohttp.ClientSession | None, logger: logging.Logger | None = None,
 ) -> AsyncWebClient:
-    """The Web API client: retries a 429 once after its Retry-After, and connection errors twice.
-    Without a token (many workspaces) each call names its token, or Bolt sets one per request."""
+    """The Web API client: retries a 429 once after its Retry-After, and a dropped connection twice,
+    but never a timeout (slack-sdk's default handler retries those too, so one hung call took three
+    times the timeout). slack-sdk applies `timeout` only to sessions it opens itself: the shared
+    session must carry it (see `api_session`). Without a token (many workspaces) each call names
+    its token, or Bolt sets one per request."""
     return AsyncWebClient(
         token=token,
         logger=logger,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         session=session,
-        timeout=20,
+        timeout=WEB_API_TIMEOUT,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=[ServerDisconnectedError, ClientOSError]),
         ],
     )
 
 
+def api_session(*, connections: int = 100) -> aiohttp.ClientSession:
+    """The one pooled session for Web API calls and response_url replies: kept-alive connections,
+    at most `connections` at once, and WEB_API_TIMEOUT on every request."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT),
+        connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=30),
+    )
+
+
 def api_error_code(exc: SlackApiError) -> str:
+    """Slack's error code, or http_<status> when the body was not Slack's JSON (a proxy's plain-text
+    502, an HTML page labelled application/json): slack-sdk then leaves a str body, or the raw
+    aiohttp response, on the exception."""
     response = exc.response
-    code = response.get("error") if response is not None else None
-    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    code = data.get("error") if isinstance(data, dict) else None
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
     return str(code or f"http_{status}")
 
 
