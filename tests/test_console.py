@@ -150,3 +150,16 @@ async def test_console_prints_a_reminder_like_a_dm(service):
     console = ConsoleAdapter(service=service, out=out)
     await console.send_private(console.member, Message(text="You have 3 review cards due."))
     assert "You have 3 review cards due." in out.getvalue()
+
+
+def test_console_survives_bytes_that_are_not_utf8(tmp_path):
+    db = tmp_path / "c.db"
+    env = {**os.environ, "STUDYBOT_DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console"], input=b"/dva \xff\xfe\xc3(\n/dva fact lambda timeout\n",
+        capture_output=True, env=env, cwd=ROOT, timeout=60,
+    )
+    stdout = out.stdout.decode("utf-8", errors="replace")
+    assert out.returncode == 0, out.stderr.decode(errors="replace")[-800:]
+    assert "Traceback" not in out.stderr.decode(errors="replace")
+    assert "Unknown command" in stdout and "Exam facts: lambda timeout" in stdout

@@ -125,6 +125,11 @@ class ConsoleAdapter:
 
     async def run(self, stdin: TextIO | None = None) -> None:
         stdin = stdin or sys.stdin
+        reconfigure = getattr(stdin, "reconfigure", None)
+        if reconfigure is not None:
+            # Bytes that are not UTF-8 (a pasted binary, another terminal encoding) become U+FFFD and
+            # meet the usual "unknown command" answer instead of ending the session.
+            reconfigure(errors="replace")
         loop = asyncio.get_running_loop()
         print("studybot console: type /dva help, or a letter to answer. Ctrl-D to quit.\n", file=self.out, flush=True)
         await self.post_today()
