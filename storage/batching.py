@@ -77,16 +77,17 @@ class GroupCommit:
             if batch:
                 await self._settle(batch)
 
-    def _drop_late(self, batch: list[Item]) -> list[Item]:
+    def _drop_late(self, batch: list[Item], *, reason: Exception | None = None) -> list[Item]:
         """Refuse, unwritten, the answers that waited past max_wait (their callers gave up on time)."""
         assert self._queue is not None
         cutoff = asyncio.get_running_loop().time() - self._max_wait
         kept = []
         for item in batch:
             fut = item[2]
-            if self._queued_at.pop(fut, cutoff) < cutoff or fut.done():
+            if self._queued_at.get(fut, cutoff) < cutoff or fut.done():
+                self._queued_at.pop(fut, None)
                 if not fut.done():
-                    fut.set_exception(StoreError("the database did not take the answer in time"))
+                    fut.set_exception(StoreError(f"the database did not take the answer in time ({reason or 'busy'})"))
                 self._queue.task_done()
             else:
                 kept.append(item)
@@ -101,17 +102,22 @@ class GroupCommit:
             outcomes = await self._write_batch(batch)
         except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
             if len(batch) > 1:
+                # One by one, so a bad row fails alone; the rows whose time is up are refused
+                # (a locked database would otherwise cost its timeout once per row).
                 for item in batch:
-                    await self._settle([item])
+                    if self._drop_late([item], reason=exc):
+                        await self._settle([item])
                 return
             log.error("answer not recorded: %s", exc)
             err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
             fut = batch[0][2]
+            self._queued_at.pop(fut, None)
             if not fut.done():
                 fut.set_exception(err)
             self._queue.task_done()
             return
         for (_, _, fut), outcome in zip(batch, outcomes, strict=True):
+            self._queued_at.pop(fut, None)
             if not fut.done():
                 fut.set_result(outcome)
             self._queue.task_done()

@@ -131,6 +131,20 @@ async def test_answers_are_idempotent(store):
     assert await store.member_points(member("alice", workspace="T1")) == (10, 1, 0)
 
 
+async def test_an_answer_adopts_the_platform_time_zone_in_its_own_transaction_never_over_a_setting(store):
+    post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
+    assert await store.get_member_timezone(member("alice", workspace="T1")) is None  # cached as unknown
+    await store.set_member_timezone(member("bob", workspace="T1"), "Asia/Tokyo")
+    await asyncio.gather(
+        store.record_answer(answer(post.id, "alice", timezone="Europe/Berlin")),
+        store.record_answer(answer(post.id, "bob", timezone="Europe/Berlin")),
+        store.record_answer(answer(post.id, "carol")),
+    )
+    assert await store.get_member_timezone(member("alice", workspace="T1")) == "Europe/Berlin"
+    assert await store.get_member_timezone(member("bob", workspace="T1")) == "Asia/Tokyo"
+    assert await store.get_member_timezone(member("carol", workspace="T1")) is None
+
+
 async def test_thousand_concurrent_answers_give_thousand_rows(store):
     post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
     outcomes = await asyncio.gather(*[store.record_answer(answer(post.id, f"user{i}")) for i in range(1000)])

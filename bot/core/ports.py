@@ -64,6 +64,9 @@ class AnswerIn:
     # The post's question: the store moves the member's review card for it in the answer's
     # transaction ('' leaves cards alone, e.g. for a post whose question left the bank).
     question_id: str = ""
+    # The member's platform profile time zone when they never set one: stored as theirs in the
+    # answer's own transaction (a first click makes no write of its own), never over a setting.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,7 +237,11 @@ class StudyService:
                 return sub.timezone, "this channel's schedule"
         return "UTC", "the default"
 
-    async def answer(self, *, member: MemberRef, post_id: int, raw_choice: str) -> Message:
+    async def answer(
+        self, *, member: MemberRef, post_id: int, raw_choice: str, platform_tz: str | None = None,
+    ) -> Message:
+        """Grade and record a click on a post. `platform_tz`: the member's profile time zone, used
+        (and stored with the answer) when they never set one of their own."""
         post = await self.store.get_post(post_id)
         question = self.bank.question(post.question_id) if post else None
         if post is None or question is None:
@@ -249,7 +253,14 @@ class StudyService:
         except UsageError as exc:
             return Message(text=str(exc))
         now = self.clock.now()
-        tz, _ = await self.member_timezone(member, post.channel)
+        tz, source = await self.member_timezone(member, post.channel)
+        adopt = None
+        if platform_tz and source != "your setting":
+            try:
+                zone(platform_tz)
+                tz = adopt = platform_tz
+            except UsageError:
+                pass
         day = streak_day(now, tz).isoformat()
         practice = post.kind != "daily" or post.revealed_at is not None
         practice_today = await self.store.practice_points_on(member, day) if practice else 0
@@ -259,7 +270,7 @@ class StudyService:
                 AnswerIn(
                     post_id=post.id, member=member, channel=post.channel, choice=choice, correct=g.correct,
                     points=g.points, practice=practice, answered_at=now.timestamp(), local_day=day,
-                    question_id=question.id,
+                    question_id=question.id, timezone=adopt,
                 )
             )
         except StoreError:

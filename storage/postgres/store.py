@@ -334,7 +334,17 @@ class PostgresStore(PostgresCards, PostgresDump):
             for a, token, _ in batch
         ], strict=True))
         placeholders = ", ".join(f"${i}::{t}" for i, t in enumerate(_ANSWER_TYPES.split(", "), start=1))
+        adopted = {(a.member.platform, a.member.workspace, a.member.user): a.timezone for a, _, _ in batch if a.timezone}
         async with self._tx() as conn:
+            if adopted:
+                keys = sorted(adopted)
+                await conn.execute(
+                    "INSERT INTO members (platform, workspace, user_id, timezone, updated_at) "
+                    "SELECT p, w, u, tz, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS m(p, w, u, tz) "
+                    "ON CONFLICT (platform, workspace, user_id) DO NOTHING",
+                    [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [adopted[k] for k in keys],
+                    time.time(),
+                )
             await conn.execute(
                 f"INSERT INTO answers ({_ANSWER_COLS}) SELECT * FROM unnest({placeholders}) "
                 "ON CONFLICT (post_id, platform, workspace, user_id) DO NOTHING",

@@ -43,6 +43,9 @@ logging.getLogger("aiosqlite").addFilter(lambda record: "app_installations" not 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BATCH = 500
 BUSY_TIMEOUT_MS = 5000
+# The answer writer waits less for a lock held by another process: a click's acknowledgement waits
+# for its commit, and Slack and Discord give up after 3 s (see storage/batching.py's MAX_WAIT).
+ANSWER_BUSY_TIMEOUT_MS = 1500
 CACHE_SECONDS = 2.0
 CACHE_ENTRIES = 100_000
 _MISSING = object()
@@ -448,6 +451,10 @@ class SQLiteStore(SQLiteCards):
                 stored, days, cards = await loop.run_in_executor(self._batch_thread, self._write_batch_sync, pairs)
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
+        for a, _ in pairs:
+            if a.timezone:  # adopted in the batch: the cached "no time zone" is stale
+                self._tz_epoch += 1
+                self._forget(("tz", a.member))
         outcomes = []
         for a, token in pairs:
             got_token, choice = stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)]
@@ -460,7 +467,8 @@ class SQLiteStore(SQLiteCards):
 
     def _open_batch_sync(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        for pragma in (f"busy_timeout={BUSY_TIMEOUT_MS}", "synchronous=NORMAL", "foreign_keys=ON"):
+        busy = min(BUSY_TIMEOUT_MS, ANSWER_BUSY_TIMEOUT_MS)
+        for pragma in (f"busy_timeout={busy}", "synchronous=NORMAL", "foreign_keys=ON"):
             db.execute(f"PRAGMA {pragma}")
         # No key on the deltas: they are unique already (summed in Python), and each is looked up
         # in board_totals by its primary key, so an index here would only cost inserts.
@@ -476,6 +484,13 @@ class SQLiteStore(SQLiteCards):
         assert db is not None
         db.execute("BEGIN IMMEDIATE")
         try:
+            adopted = {(a.member.platform, a.member.workspace, a.member.user): a.timezone for a, _ in pairs if a.timezone}
+            if adopted:
+                db.executemany(
+                    "INSERT INTO members (platform, workspace, user_id, timezone, updated_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (platform, workspace, user_id) DO NOTHING",
+                    [(*k, tz, time.time()) for k, tz in adopted.items()],
+                )
             db.executemany(
                 "INSERT INTO answers (post_id, platform, workspace, user_id, channel, choice, correct, points, "
                 "practice, answered_at, local_day, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

@@ -37,10 +37,10 @@ from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check
 from bot.adapters.slack.outbound import Profile, ProfileCache, ResponseUrl
 from bot.adapters.slack.poster import (
     PLATFORM,
-    TRANSIENT,
     SlackPoster,
     api_error_code,
     api_session,
+    transient,
     web_client,
 )
 from bot.adapters.slack.render import (
@@ -403,6 +403,7 @@ class SlackAdapter:
         text = unescape(command.get("text") or "")
         if needs_profile(text):
             profile = await self._profile(member, client=client, wait=COMMAND_PROFILE_TIMEOUT)
+            await self.service.remember_platform_timezone(member, profile.tz)
         else:
             # Lookups, help, quiz... never wait for users.info; the profile (and its time zone)
             # arrives in the background for the member's next request.
@@ -451,9 +452,10 @@ class SlackAdapter:
         """Record the answer, then acknowledge, then reply: a click Slack saw acknowledged is stored
         (or the member is told it was not), whatever happens to this process after the ack."""
         try:
-            # Only a member's first click (per profile lifetime) asks Slack, for the profile time zone.
-            await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
-            message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw)
+            # Only a member's first click (per profile lifetime) asks Slack, for the profile time zone;
+            # the store adopts it in the answer's own transaction.
+            profile = await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
+            message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw, platform_tz=profile.tz)
         except Exception:
             log.exception("Slack answer failed", extra={"platform": PLATFORM})
             message = Message(text=texts.SOMETHING_WRONG)
@@ -537,7 +539,7 @@ class SlackAdapter:
         except SlackApiError as exc:
             code = api_error_code(exc)
             log.warning("conversations.open failed: %s", code, extra={"platform": PLATFORM})
-            raise PostError(code, permanent=code not in TRANSIENT) from exc
+            raise PostError(code, permanent=not transient(code)) from exc
         except NETWORK_ERRORS as exc:
             raise PostError(f"network error ({type(exc).__name__})", permanent=False) from exc
         return await SlackPoster(client).post(ChannelRef(PLATFORM, member.workspace, dm), message)
@@ -568,8 +570,8 @@ class SlackAdapter:
         return await self._profiles.get(member, lambda: self._fetch_profile(member, client), wait=wait)
 
     async def _fetch_profile(self, member: MemberRef, client: AsyncWebClient) -> Profile | None:
-        """users.info with the request's client (the token of the member's workspace), and the
-        profile time zone adopted when the member never set one. None when Slack fails."""
+        """users.info with the request's client (the token of the member's workspace); None when
+        Slack fails."""
         try:
             response = await client.users_info(user=member.user)
         except SlackApiError as exc:
@@ -587,12 +589,7 @@ class SlackAdapter:
                 if isinstance(user.get("enterprise_user"), dict) else None} - {None}
         own = not home or member.workspace in home
         tz = user.get("tz") if isinstance(user.get("tz"), str) else None
-        profile = Profile(is_admin=own and bool(user.get("is_admin") or user.get("is_owner")), tz=tz)
-        try:
-            await self.service.remember_platform_timezone(member, profile.tz)
-        except StudybotError as exc:
-            log.warning("profile time zone not saved: %s", exc, extra={"platform": PLATFORM})
-        return profile
+        return Profile(is_admin=own and bool(user.get("is_admin") or user.get("is_owner")), tz=tz)
 
     async def _deliver(self, *, respond, channel: ChannelRef, message: Message, command: str) -> None:
         """Ephemeral results go back to the member; channel messages are posted with chat.postMessage,

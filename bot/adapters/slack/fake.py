@@ -34,6 +34,8 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before Slack sees the call (a slow network)
+    raw: str | None = None  # a body that is not Slack's JSON (a proxy's error page), sent as is
+    content_type: str = "text/plain"
 
 
 def validate_blocks(blocks: list[dict], *, limit: int = limits.MAX_BLOCKS) -> list[str]:
@@ -150,6 +152,9 @@ class FakeSlack:
         if reply is not None and reply.delay:
             await asyncio.sleep(reply.delay)  # a slow network: Slack sees the call only after the delay
         self.calls.append(Call(method, args, dict(request.headers), request.path))
+        if reply is not None and reply.raw is not None:
+            return web.Response(text=reply.raw, status=reply.status, headers=reply.headers,
+                                content_type=reply.content_type)
         if reply is not None:
             return web.json_response(reply.body, status=reply.status, headers=reply.headers)
         return web.json_response(self._default(method, args, request.headers))

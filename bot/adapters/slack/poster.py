@@ -35,6 +35,11 @@ TRANSIENT = frozenset({
 })
 
 
+def transient(code: str) -> bool:
+    """An error that may pass by itself: Slack's transient codes, a 429, any 5xx without Slack's JSON."""
+    return code in TRANSIENT or code == "http_429" or code.startswith("http_5")
+
+
 def web_client(
     *, token: str | None, base_url: str, session: aiohttp.ClientSession | None, logger: logging.Logger | None = None,
 ) -> AsyncWebClient:
@@ -107,7 +112,7 @@ class SlackPoster:
             response = await self._client.api_call(method, json=body)
         except SlackApiError as exc:
             code = api_error_code(exc)
-            permanent = code not in TRANSIENT and getattr(exc.response, "status_code", 200) != 429
+            permanent = not transient(code) and getattr(exc.response, "status_code", 200) != 429
             log.warning("Slack %s failed in channel %s: %s", method, channel.channel, code, extra=context)
             raise PostError(code, permanent=permanent) from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
