@@ -165,7 +165,7 @@ async def _start_bot(env: dict[str, str], cwd) -> asyncio.subprocess.Process:
     return proc
 
 
-async def test_sigkill_mid_burst_loses_no_recorded_answer_and_counts_none_twice(tmp_path, bank):
+async def test_sigkill_mid_burst_loses_no_acknowledged_click_and_counts_none_twice(tmp_path, bank):
     import os
     import signal
     import socket
@@ -231,9 +231,17 @@ async def test_sigkill_mid_burst_loses_no_recorded_answer_and_counts_none_twice(
             bot.kill()  # SIGKILL: no shutdown, no flush
             assert bot.returncode in (None, -signal.SIGKILL)
             await bot.wait()
-            await burst
+            results = await burst
             before_restart = recorded_users()
-            assert 0 < len(before_restart) < len(users), "the kill must land in the middle of the burst"
+            # Slack hears HTTP 200 only once the answer is committed: every such click is stored.
+            acked = {u for u, r in zip(users, results, strict=True) if not isinstance(r, BaseException) and r[0] == 200}
+            with sqlite3.connect(db_path) as db:
+                at_kill = dict(db.execute("SELECT user_id, COUNT(*) FROM answers WHERE post_id=? GROUP BY user_id",
+                                          (post.id,)).fetchall())
+            assert acked <= set(at_kill), f"{len(acked - set(at_kill))} acknowledged clicks were lost"
+            assert all(n == 1 for n in at_kill.values())
+            assert 0 < len(acked) < len(users), "the kill must land in the middle of the burst"
+            assert 0 < len(before_restart) <= len(acked)
 
             # Restarted on the same database, everyone clicks again.
             bot = await _start_bot(env, tmp_path)
@@ -258,7 +266,7 @@ async def test_sigkill_mid_burst_loses_no_recorded_answer_and_counts_none_twice(
     # ...and after the restart every member has exactly one answer; the ones stored before the
     # kill are told so, not counted again.
     assert set(stored) == set(users)
-    for u in before_restart:
+    for u in acked | before_restart:
         assert text_of(replies[u][-1]).startswith("You already answered")
     assert all(p == (10 if choice[u] is right else 3) for u, (_, p) in stored.items())
     assert all(days[u] == 1 for u in users)  # one streak day each
