@@ -186,3 +186,28 @@ async def test_posting_before_start_is_a_retryable_post_error(service):
     with pytest.raises(PostError) as info:
         await bot.post(HERE, Message(text="x"))
     assert not info.value.permanent
+
+
+async def test_an_answer_click_is_answered_only_once_its_answer_is_stored_never_deferred_before(
+    fake, adapter, service, store, monkeypatch,
+):
+    """Acknowledged means recorded: even when the store is slow, an answer's interaction is not
+    deferred (which Discord counts as received) before the answer is committed."""
+    import sqlite3
+
+    post, message = await post_daily(service, adapter, fake, "t-d1-one")
+    adapter.defer_after = 0  # commands would be deferred at once
+    record = store.record_answer
+
+    async def slow(answer):
+        await asyncio.sleep(0.3)
+        return await record(answer)
+
+    monkeypatch.setattr(store, "record_answer", slow)
+    payload = fake.component(message, f"dva:answer:{post.id}:A", guild_id=GUILD, user_id=ALICE)
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callbacks = await fake.wait_for("POST", f"/interactions/{payload['id']}/")
+    with sqlite3.connect(store.path) as db:
+        stored = db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    assert callbacks[0].body["type"] == 4 and stored == 1  # the reply itself, after the commit
+    assert said(callbacks[0]).startswith("Right! A is correct.")

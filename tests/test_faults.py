@@ -272,3 +272,120 @@ async def test_sigkill_mid_burst_loses_no_acknowledged_click_and_counts_none_twi
     assert all(days[u] == 1 for u in users)  # one streak day each
     assert sums_agree(db_path)  # the leaderboard totals match the answers
     assert cards_agree(db_path)  # and every answer has its review card, moved once, none without one
+
+
+async def test_discord_sigkill_mid_burst_loses_no_acknowledged_click_and_counts_none_twice(tmp_path, bank):
+    """The same through Discord: `studybot run` against the local fake of Discord's REST API and
+    gateway; an interaction counts as acknowledged once its response reached Discord."""
+    import os
+    import signal
+    import sys
+    from datetime import UTC, datetime
+
+    from bot.adapters.discord.fake import FakeDiscord
+    from bot.core.models import ChannelRef
+    from tests.conftest import FIXTURE_BANK, ROOT
+    from tests.test_discord_adapter import CHANNEL, GUILD, TOKEN, said
+
+    db_path = tmp_path / "crash-discord.db"
+    seed = SQLiteStore(db_path)
+    await seed.start()
+    question = next(q for q in bank.questions if len(q.key) == 1)
+    wrong_letter = next(letter for letter in question.letters if letter != question.key_text)
+    post, _ = await seed.claim_daily(channel=ChannelRef("discord", GUILD, CHANNEL),
+                                     local_date=datetime.now(UTC).date().isoformat(), question_id=question.id,
+                                     created_at=time.time())
+    fake = FakeDiscord()
+    await fake.start()
+    message = fake.message(CHANNEL, {"components": [{"type": 1, "components": [
+        {"type": 2, "style": 2, "label": letter, "custom_id": f"dva:answer:{post.id}:{letter}"}
+        for letter in question.letters]}]})
+    await seed.set_post_message(post.id, message["id"])
+    await seed.aclose()
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
+    env.update({
+        "PYTHONPATH": str(ROOT), "STUDYBOT_DATABASE_URL": f"sqlite:///{db_path}", "STUDYBOT_CONTENT_DIR": str(FIXTURE_BANK),
+        "DISCORD_TOKEN": TOKEN, "FAKE_DISCORD_API": fake.api_base,
+    })
+    users = [str(870000000000000000 + i) for i in range(1200)]
+    letter_of = {u: question.key_text if i % 3 else wrong_letter for i, u in enumerate(users)}
+
+    async def start() -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.discord_run", env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        seen = b""
+        while b"studybot is running" not in seen:
+            line = await asyncio.wait_for(proc.stderr.readline(), 15)
+            assert line, "studybot run ended before it was ready: " + seen.decode(errors="replace")[-600:]
+            seen += line
+
+        async def drain() -> None:
+            while await proc.stderr.readline():
+                pass
+
+        proc.drain_task = asyncio.create_task(drain())  # type: ignore[attr-defined]
+        await fake.wait_identified(15)
+        return proc
+
+    def clicks() -> dict[str, str]:
+        """interaction id -> user, for a click of every member."""
+        sent = {}
+        for u in users:
+            payload = fake.component(message, f"dva:answer:{post.id}:{letter_of[u]}", guild_id=GUILD, user_id=u)
+            sent[payload["id"]] = (u, payload)
+        return sent
+
+    def answered(sent) -> dict[str, str]:
+        """user -> what their acknowledged interaction said."""
+        got = {}
+        for rec in fake.calls("POST", "/interactions/"):
+            interaction_id = rec.path.split("/")[2]
+            if interaction_id in sent:
+                got[sent[interaction_id][0]] = said(rec)
+        return got
+
+    bot = await start()
+    try:
+        first = clicks()
+
+        async def burst() -> None:
+            for _, payload in first.values():
+                await fake.dispatch("INTERACTION_CREATE", payload)
+
+        sending = asyncio.create_task(burst())
+        await fake.wait_for("POST", "/interactions/", count=len(users) // 10, seconds=15)
+        bot.kill()  # SIGKILL: no shutdown, no flush
+        await bot.wait()
+        await sending
+        acked = answered(first)
+        recorded = {u for u, text in acked.items() if text.startswith(("Right!", "Not quite"))}
+        assert 0 < len(acked) < len(users), "the kill must land in the middle of the burst"
+        with sqlite3.connect(db_path) as db:
+            at_kill = dict(db.execute("SELECT user_id, COUNT(*) FROM answers WHERE post_id=? GROUP BY user_id",
+                                      (post.id,)).fetchall())
+        assert recorded <= set(at_kill), f"{len(recorded - set(at_kill))} acknowledged clicks were lost"
+        assert all(n == 1 for n in at_kill.values())
+
+        bot = await start()
+        again = clicks()
+        for _, payload in again.values():
+            await fake.dispatch("INTERACTION_CREATE", payload)
+        await fake.wait_for("POST", "/interactions/", count=len(acked) + len(users), seconds=20)
+        replies = answered(again)
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(bot.wait(), 10)
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+        await fake.aclose()
+
+    with sqlite3.connect(db_path) as db:
+        rows = dict(db.execute("SELECT user_id, COUNT(*) FROM answers WHERE post_id=? GROUP BY user_id",
+                               (post.id,)).fetchall())
+    assert set(rows) == set(users) and all(n == 1 for n in rows.values())
+    for u in recorded:
+        assert replies[u].startswith("You already answered")
+    assert sums_agree(db_path) and cards_agree(db_path)

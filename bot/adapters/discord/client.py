@@ -280,8 +280,11 @@ class DiscordAdapter:
                 return
             found = MemberRef(PLATFORM, post.channel.workspace, post.user), post.channel
         member, channel = found
+        # Acknowledged means recorded: the interaction is answered once the answer is committed (or
+        # refused in time, see storage/batching.py), never deferred while it may still be lost.
         await self._respond(
-            interaction, self.service.answer(member=member, post_id=post_id, raw_choice=raw_choice), channel=channel
+            interaction, self.service.answer(member=member, post_id=post_id, raw_choice=raw_choice), channel=channel,
+            defer=False,
         )
 
     async def action_clicked(
@@ -295,7 +298,7 @@ class DiscordAdapter:
         channel = ChannelRef(PLATFORM, guild, str(interaction.channel_id or ""))
         await self._respond(interaction, self.service.handle_action(
             member=member, channel=channel, action=action, value=value, picked=picked,
-        ), channel=channel)
+        ), channel=channel, defer=not picked)  # picked letters are an answer: acknowledged once recorded
 
     # ----- the member's direct messages -----------------------------------------------------
     async def send_private(self, member: MemberRef, message: Message) -> str:
@@ -345,10 +348,13 @@ class DiscordAdapter:
             return Message(text=f"{problem}\n{texts.NOT_SAVED}")
         return Message(text=f"{message.text}\n\n{problem}")
 
-    async def _respond(self, interaction: discord.Interaction, work: Awaitable[Message], *, channel: ChannelRef) -> None:
-        """Answer within Discord's 3 seconds: reply at once when the work is quick, else defer first."""
+    async def _respond(
+        self, interaction: discord.Interaction, work: Awaitable[Message], *, channel: ChannelRef, defer: bool = True,
+    ) -> None:
+        """Answer within Discord's 3 seconds: reply at once when the work is quick, else defer first
+        (unless `defer` is False: an answer's interaction waits for its commit)."""
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after if defer else None)
         if not done:
             try:
                 await interaction.response.defer(ephemeral=True, thinking=True)
