@@ -90,4 +90,6 @@ class PostgresDump:
                     f"SELECT setval(pg_get_serial_sequence($1, 'id'), (SELECT MAX(id) FROM {_ident(name)}))",
                     _ident(name),
                 )
+            # The planner's statistics of the table describe it empty until analysed.
+            await conn.execute(f"ANALYZE {_ident(name)}")
         return len(values)
