@@ -306,14 +306,14 @@ async def test_discord_sigkill_mid_burst_loses_no_acknowledged_click_and_counts_
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
     env.update({
         "PYTHONPATH": str(ROOT), "STUDYBOT_DATABASE_URL": f"sqlite:///{db_path}", "STUDYBOT_CONTENT_DIR": str(FIXTURE_BANK),
-        "DISCORD_TOKEN": TOKEN, "FAKE_DISCORD_API": fake.api_base,
+        "DISCORD_TOKEN": TOKEN, "STUDYBOT_BENCH_DISCORD_API": fake.api_base,
     })
     users = [str(870000000000000000 + i) for i in range(1200)]
     letter_of = {u: question.key_text if i % 3 else wrong_letter for i, u in enumerate(users)}
 
     async def start() -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.discord_run", env=env, cwd=tmp_path,
+            sys.executable, "-m", "bot.bench.launch", "run", env=env, cwd=tmp_path,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         seen = b""
         while b"studybot is running" not in seen:
