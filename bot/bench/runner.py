@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.bench.report import Row, table
 
-SCENARIOS = ("answers", "leaderboard", "lookup", "review", "fanout", "start")
+SCENARIOS = ("answers", "clicks", "leaderboard", "lookup", "review", "fanout", "start")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", dest="json_file", type=Path, help="also write the rows to this JSON file")
     parser.add_argument("--members", type=int, default=10_000, help="answers: members answering at once")
     parser.add_argument("--in-flight", type=int, default=200, help="answers: clicks being handled at once")
+    parser.add_argument("--clicks", type=int, default=10_000, help="clicks: members clicking in the burst")
+    parser.add_argument("--click-connections", type=int, default=200, help="clicks: connections sending the burst")
+    parser.add_argument("--click-rate", type=float, default=500.0, help="clicks: clicks/s of the paced load")
+    parser.add_argument("--click-seconds", type=float, default=10.0, help="clicks: seconds of the paced load")
+    parser.add_argument("--click-settle", type=float, default=60.0,
+                        help="clicks: seconds to wait before measuring RSS again after the burst (0: skip)")
     parser.add_argument("--board-members", type=int, default=100_000, help="leaderboard: members")
     parser.add_argument("--board-answers", type=int, default=2_000_000, help="leaderboard: answers")
     parser.add_argument("--queries", type=int, default=200, help="lookup: queries")
@@ -33,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from bot.bench import answers, fanout, leaderboard, lookup, review, start
+    from bot.bench import answers, clicks, fanout, leaderboard, lookup, review, start
     from content.loader import load_bank
 
     chosen = args.scenarios or list(SCENARIOS)
@@ -53,6 +59,10 @@ async def run(args: argparse.Namespace) -> int:
             if name == "answers":
                 rows += await answers.run(bank=bank, folder=folder, members=args.members,
                                           concurrency=args.in_flight, progress=progress)
+            elif name == "clicks":
+                rows += await clicks.run(bank=bank, folder=folder, members=args.clicks,
+                                         concurrency=args.click_connections, rate=args.click_rate,
+                                         seconds=args.click_seconds, settle=args.click_settle, progress=progress)
             elif name == "leaderboard":
                 rows += await leaderboard.run(bank=bank, folder=folder, members=args.board_members,
                                               answers=args.board_answers, progress=progress)
