@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 log = logging.getLogger(__name__)
 
@@ -48,39 +49,34 @@ def _str(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 255
 
 
-def check_body(body: bytes, content_type: str) -> None:
-    """The shapes studybot's handlers read, so that a signed but malformed request is a 400
-    here instead of an exception deep inside a handler. Raises Refused(400)."""
+def parse_request(body: bytes, *, query: str, headers: Mapping[str, str]) -> AsyncBoltRequest:
+    """The Bolt request for a verified body, parsed once (Bolt parses it on construction), checked
+    for the shapes studybot's handlers read: a signed but malformed request is a 400 here instead
+    of an exception deep inside a handler. Raises Refused(400)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused(400, "body is not UTF-8") from None
-    if content_type == "application/json":
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise Refused(400, "body is not JSON") from None
-        if not isinstance(data, dict) or not isinstance(data.get("type", ""), str):
-            raise Refused(400, "JSON body is not an object")
-        if "\x00" in text or "\\u0000" in text:
-            raise Refused(400, "NUL character in body")
-        return
-    try:
-        form = parse_qs(text, strict_parsing=bool(text), errors="strict")
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(400, "body is not a form") from None
-    if any("\x00" in v or "\\u0000" in v for values in form.values() for v in values):
+    # NUL in any form: raw, form-encoded, or as a JSON escape (form-encoded or not).
+    folded = text.lower()
+    if "\x00" in text or "%00" in text or "\\u0000" in folded or "%5cu0000" in folded:
         raise Refused(400, "NUL character in body")
-    if "payload" in form:
-        try:
-            payload = json.loads(form["payload"][0])
-        except ValueError:
-            raise Refused(400, "payload is not JSON") from None
-        check_payload(payload)
-    elif "command" in form:
+    try:
+        request = AsyncBoltRequest(body=text, query=query, headers=dict(headers))
+    except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
+        raise Refused(400, "body is not JSON or a form") from None
+    except (AttributeError, TypeError, KeyError, IndexError):  # Bolt reads ids out of the wrong types
+        raise Refused(400, "body is not a Slack request") from None
+    data = request.body
+    if not isinstance(data, dict) or not isinstance(data.get("type", ""), str):
+        raise Refused(400, "body is not an object")
+    if "command" in data:
         for key in ("user_id", "channel_id", "team_id"):
-            if not _str(form.get(key, [""])[0]):
+            if not _str(data.get(key)):
                 raise Refused(400, f"command without {key}")
+    elif "payload=" in text or "actions" in data:
+        check_payload(data)
+    return request
 
 
 def check_payload(payload: object) -> None:
@@ -129,16 +125,18 @@ class RateLimitedLog:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Dispatch = Callable[[AsyncBoltRequest], Awaitable[BoltResponse]]
 
 
 class Gate:
     """An aiohttp middleware for the events path: bounds the requests handled at once (the rest
     wait for a slot before their body is read, so Slack sees slower acknowledgements, not lost
-    work), then checks size, signature and shape before the handler runs."""
+    work), checks size, signature and shape, and hands the parsed request to Bolt (`dispatch`,
+    the app's async_dispatch), so the body is parsed once."""
 
-    def __init__(self, *, path: str, secret: str, in_flight: int = IN_FLIGHT,
+    def __init__(self, *, path: str, secret: str, dispatch: Dispatch, in_flight: int = IN_FLIGHT,
                  clock: Callable[[], float] = time.time) -> None:
-        self.path, self._secret, self._clock = path, secret, clock
+        self.path, self._secret, self._clock, self._dispatch = path, secret, clock, dispatch
         self.slots = asyncio.Semaphore(in_flight)
         self._log = RateLimitedLog(log)
 
@@ -156,8 +154,8 @@ class Gate:
                 headers = request.headers
                 verify(secret=self._secret, body=body, timestamp=headers.get("X-Slack-Request-Timestamp"),
                        signature=headers.get("X-Slack-Signature"), now=self._clock())
-                check_body(body, request.content_type)
+                bolt_request = parse_request(body, query=request.query_string, headers=headers)
             except Refused as exc:
                 self._log.warning("refused a request to %s: %s", self.path, exc.reason)
                 return web.Response(status=exc.status, text=f"{exc.reason}\n")
-            return await handler(request)
+            return await to_aiohttp_response(await self._dispatch(bolt_request))
