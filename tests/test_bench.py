@@ -185,7 +185,8 @@ def test_bench_command_prints_one_table_and_writes_json(tmp_path, capsys):
     rows = json.loads(out.read_text())
     by = {(r["scenario"], r["figure"]): r for r in rows}
     assert by[("fanout", "missed posts")]["value"] == 0 and by[("fanout", "doubled posts")]["value"] == 0
-    assert by[("answers", "answers/s")]["value"] > 0 and "sqlite3" in by[("answers", "answers/s")]["baseline"]
+    assert by[("answers (in-process)", "answers/s")]["value"] > 0
+    assert "sqlite3" in by[("answers (in-process)", "answers/s")]["baseline"]
     review = [r for r in rows if r["scenario"] == "review"]
     assert len(review) == 3 and all(r["value"] > 0 and "raw SELECT" in r["baseline"] for r in review)
 
@@ -193,3 +194,17 @@ def test_bench_command_prints_one_table_and_writes_json(tmp_path, capsys):
 def test_bench_refuses_an_unknown_scenario(capsys):
     assert main(["bench", "nope", "--quiet"]) == 2
     assert "unknown scenario 'nope'" in capsys.readouterr().err
+
+
+def test_bench_clicks_drives_studybot_run_beside_bare_bolt(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("STUDYBOT_DATABASE_URL", raising=False)  # SQLite only: the suite stays quick
+    out = tmp_path / "clicks.json"
+    code = main(["bench", "clicks", "--clicks", "200", "--click-connections", "20", "--click-rate", "50",
+                 "--click-seconds", "1", "--click-settle", "0", "--quiet", "--json", str(out)])
+    assert code == 0
+    rows = {r["figure"]: r for r in json.loads(out.read_text()) if r["scenario"] == "clicks (sqlite)"}
+    burst = rows["durable answers/s, 200-click burst"]
+    assert burst["value"] > 0 and "200/200 acked, all stored" in burst["note"]
+    assert "bolt ack+insert" in burst["baseline"] and "ack only" in burst["baseline"]
+    assert rows["CPU ms per click (burst)"]["value"] > 0 and rows["RSS MB after the burst"]["value"] > 0
+    assert rows["click-to-reply p99 ms, 50/s for 1 s"]["value"] > 0
