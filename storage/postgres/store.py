@@ -27,6 +27,7 @@ from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
+from storage.postgres.cache import MISSING, ReadCache
 from storage.postgres.cards import PostgresCards, move_answer_cards
 from storage.postgres.dump import PostgresDump
 
@@ -89,6 +90,7 @@ class PostgresStore(PostgresCards, PostgresDump):
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
         self._answers = GroupCommit(self._write_batch, batch=BATCH, name="postgres-answer-writer")
+        self._cache = ReadCache()
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -184,10 +186,15 @@ class PostgresStore(PostgresCards, PostgresDump):
 
     # ----- members and subscriptions ------------------------------------------------------
     async def get_member_timezone(self, member: MemberRef) -> str | None:
-        return await self._fetchval(
+        cached = self._cache.get(("tz", member))
+        if cached is not MISSING:
+            return cached  # type: ignore[return-value]
+        tz = await self._fetchval(
             "SELECT timezone FROM members WHERE platform=$1 AND workspace=$2 AND user_id=$3",
             member.platform, member.workspace, member.user,
         )
+        self._cache.put(("tz", member), tz)
+        return tz
 
     async def set_member_timezone(self, member: MemberRef, tz: str) -> None:
         await self._execute(
@@ -195,13 +202,19 @@ class PostgresStore(PostgresCards, PostgresDump):
             "ON CONFLICT (platform, workspace, user_id) DO UPDATE SET timezone=excluded.timezone, updated_at=excluded.updated_at",
             member.platform, member.workspace, member.user, tz, time.time(),
         )
+        self._cache.drop(("tz", member))
 
     async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
+        cached = self._cache.get(("sub", channel))
+        if cached is not MISSING:
+            return cached  # type: ignore[return-value]
         row = await self._fetchrow(
             f"SELECT {_SUB_COLS} FROM subscriptions WHERE platform=$1 AND workspace=$2 AND channel=$3",
             channel.platform, channel.workspace, channel.channel,
         )
-        return _sub(row) if row else None
+        sub = _sub(row) if row else None
+        self._cache.put(("sub", channel), sub)
+        return sub
 
     async def put_subscription(self, sub: Subscription) -> None:
         c = sub.channel
@@ -213,6 +226,7 @@ class PostgresStore(PostgresCards, PostgresDump):
             c.platform, c.workspace, c.channel, sub.time, sub.timezone, sub.days, sub.reveal, int(sub.active),
             int(sub.digest), sub.last_error, time.time(),
         )
+        self._cache.drop(("sub", c))
 
     async def list_subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
         where = "WHERE active=1" if active_only else ""
@@ -226,6 +240,7 @@ class PostgresStore(PostgresCards, PostgresDump):
             "UPDATE subscriptions SET last_error=$1, updated_at=$2 WHERE platform=$3 AND workspace=$4 AND channel=$5",
             error[:500] if error else None, time.time(), channel.platform, channel.workspace, channel.channel,
         )
+        self._cache.drop(("sub", channel))
 
     # ----- posts --------------------------------------------------------------------------
     async def daily_history(self, channel: ChannelRef) -> list[str]:
@@ -280,8 +295,15 @@ class PostgresStore(PostgresCards, PostgresDump):
         return [(r[0], r[1]) for r in rows]
 
     async def get_post(self, post_id: int) -> Post | None:
+        cached = self._cache.get(("post", post_id))
+        if cached is not MISSING:
+            return cached  # type: ignore[return-value]
         row = await self._fetchrow(f"SELECT {_POST_COLS} FROM posts WHERE id=$1", post_id)
-        return _post(row) if row else None
+        post = _post(row) if row else None
+        # Only posts the scheduler no longer updates: an undelivered daily post must be read fresh.
+        if post is not None and (post.kind == "quiz" or post.message_id is not None):
+            self._cache.put(("post", post_id), post)
+        return post
 
     async def get_daily(self, channel: ChannelRef, local_date: str) -> Post | None:
         row = await self._fetchrow(
@@ -292,11 +314,13 @@ class PostgresStore(PostgresCards, PostgresDump):
 
     async def set_post_message(self, post_id: int, message_id: str) -> None:
         await self._execute("UPDATE posts SET message_id=$1, failed=0 WHERE id=$2", message_id, post_id)
+        self._cache.drop(("post", post_id))
 
     async def bump_post_attempt(self, post_id: int, *, failed: bool) -> Post | None:
         row = await self._fetchrow(
             f"UPDATE posts SET attempts=attempts+1, failed=$1 WHERE id=$2 RETURNING {_POST_COLS}", int(failed), post_id
         )
+        self._cache.drop(("post", post_id))
         return _post(row) if row else None
 
     async def lease_post(self, post_id: int, *, now: float, seconds: float) -> Post | None:
@@ -307,10 +331,12 @@ class PostgresStore(PostgresCards, PostgresDump):
             f"AND (lease_until IS NULL OR lease_until <= $3) RETURNING {_POST_COLS}",
             now + seconds, post_id, now,
         )
+        self._cache.drop(("post", post_id))
         return _post(row) if row else None
 
     async def mark_post_failed(self, post_id: int) -> None:
         await self._execute("UPDATE posts SET failed=1 WHERE id=$1 AND message_id IS NULL", post_id)
+        self._cache.drop(("post", post_id))
 
     async def undelivered_posts(self, *, since: float) -> list[Post]:
         rows = await self._fetch(
@@ -327,7 +353,10 @@ class PostgresStore(PostgresCards, PostgresDump):
         return [r[0] for r in rows]
 
     async def mark_revealed(self, post_id: int, at: float) -> bool:
-        return await self._execute("UPDATE posts SET revealed_at=$1 WHERE id=$2 AND revealed_at IS NULL", at, post_id) == 1
+        self._cache.drop(("post", post_id))
+        done = await self._execute("UPDATE posts SET revealed_at=$1 WHERE id=$2 AND revealed_at IS NULL", at, post_id) == 1
+        self._cache.drop(("post", post_id))
+        return done
 
     async def posts_to_reveal(self, before: float) -> list[Post]:
         rows = await self._fetch(
@@ -377,6 +406,9 @@ class PostgresStore(PostgresCards, PostgresDump):
             await self._add_to_boards(conn, recorded)
             cards = await move_answer_cards(conn, recorded)
             days = await self._days_of(conn, {a.member for a, _, _ in batch})
+        for a, _, _ in batch:
+            if a.timezone:  # adopted in the batch: a cached "no time zone" is stale
+                self._cache.drop(("tz", a.member))
         outcomes = []
         for a, token, _ in batch:
             got_token, choice = stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)]
