@@ -99,7 +99,11 @@ class PostgresStore(PostgresCards, PostgresDump):
                 self.url, min_size=self._min_size, max_size=self._max_size, timeout=self._timeout,
                 command_timeout=60,
                 # An answer is acknowledged only once its commit is flushed, whatever the server default.
-                server_settings={"synchronous_commit": "on", "application_name": "studybot"},
+                # Custom plans: asyncpg prepares every statement, and a generic plan made while a
+                # fresh database's tables were empty (a sequential scan of members, of answers)
+                # would be reused as they grow, each click slower than the last.
+                server_settings={"synchronous_commit": "on", "application_name": "studybot",
+                                 "plan_cache_mode": "force_custom_plan"},
             )
             await self._migrate()
         except DB_ERRORS as exc:
