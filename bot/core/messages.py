@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # charts.py reads readiness and ports, which import this module
+    from bot.core.charts import Chart
 
 # Action ids carried by buttons. Adapters encode (action, value) in their own custom-id formats.
 ACTION_ANSWER = "answer"  # value: "<post_id>:<letters>"
@@ -47,6 +51,9 @@ class Message:
     private: bool = False
     # A click's reply that replaces the clicked message (exam navigation) instead of adding one.
     replace: bool = False
+    # A picture of the numbers in `text`/`lines` (bot/core/charts.py), delivered beside them where the
+    # platform can show images; the text stays complete without it.
+    chart: Chart | None = None
 
     def plain(self) -> str:
         """A plain-text rendering, used by the console and by tests."""

@@ -83,6 +83,7 @@ class Attempt:
     question_id: str
     correct: bool
     at: float  # epoch seconds
+    user: str = ""  # the member; filled by `channel_attempts` (members active per week)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +227,8 @@ class Store(Protocol):
         """The member's graded first answers since the instant (posts and submitted exams)."""
 
     async def channel_attempts(self, channel: ChannelRef, *, since: float) -> list[Attempt]:
-        """Every member's first answers to posts of the channel since the instant."""
+        """Every member's first answers to posts of the channel since the instant, each with its
+        member's user id."""
 
     async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
         """Turn the member's review reminder on at HH:MM, or off with None."""

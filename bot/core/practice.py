@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core import texts
+from bot.core.chart_data import channel_chart, member_chart
 from bot.core.messages import ACTION_NEXT, ACTION_OPEN, VALUE_RE, Button, Message
 from bot.core.models import MemberRef, Question
 from bot.core.ports import AnswerOutcome, Post
@@ -283,7 +284,7 @@ class Practice:
         now = self._now()
         cards, due, next_due = await self.store.card_summary(member, now=now)
         return Snapshot(points, answers, right, await self.service.streak(member, tz), now, cards, due, next_due,
-                        await self.readiness_of(member))
+                        await self.readiness_of(member), tz)
 
     async def stats_for(self, member: MemberRef, *, title: str) -> Message:
         snap = await self.snapshot(member)
@@ -297,9 +298,11 @@ class Practice:
             + (f", next due {due_label(next_due, now)}." if next_due and not due else "."),
             summary(r),
         ]
+        chart = await member_chart(self.service, member, tz=snap.tz, readiness_now=r, streak=streak.current,
+                                   title=title.replace("<@", "@").replace(">", ""))
         return Message(
             title=title, text="\n".join(head), lines=self._tables(r), private=True,
-            buttons=_stats_buttons(due),
+            buttons=_stats_buttons(due), chart=chart,
         )
 
     async def home(self, member: MemberRef) -> Message:
@@ -329,12 +332,13 @@ class Practice:
         )
 
     async def group_stats(self, req: Request) -> Message:
-        since = self._now() - RECENT_DAYS * 86400
-        attempts = await self.store.channel_attempts(req.channel, since=since)
-        r = readiness(self.bank, attempts)
+        """The channel's numbers without names, posted in the channel for the group (with its chart)."""
+        sub = await self.store.get_subscription(req.channel)
+        chart, r = await channel_chart(self.service, req.channel, tz=sub.timezone if sub else "UTC",
+                                       title="Group stats")
         text = (f"The group's first answers in this channel over the last {RECENT_DAYS} days "
                 f"({r.answers} answer{'s' if r.answers != 1 else ''}, no names).")
-        return Message(title="Group stats", text=text, lines=self._tables(r))
+        return Message(title="Group stats", text=text, lines=self._tables(r), ephemeral=False, chart=chart)
 
     def _tables(self, r: Readiness) -> tuple[str, ...]:
         weakest = ", ".join(f"{row.id} {row.name} ({pct(row.accuracy) if row.answered else 'not practised'})"
@@ -357,6 +361,7 @@ class Snapshot:
     due: int
     next_due: float | None
     readiness: Readiness
+    tz: str
 
 
 def _stats_buttons(due: int) -> tuple[Button, ...]:

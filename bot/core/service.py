@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core import texts
+from bot.core.chart_data import channel_chart
 from bot.core.clock import Clock
 from bot.core.commands import Command, parse, parse_leaderboard
 from bot.core.daily import pick_daily
@@ -511,4 +512,5 @@ class StudyService:
             lines.append("Nobody scored last week.")
         lines.append("*Longest current streaks*")
         lines += [f"{mention(user)}: {n} day(s)" for n, user in streaks[:5]] or ["No streaks yet."]
-        return Message(title="Weekly digest", text="\n".join(lines), ephemeral=False)
+        chart, _ = await channel_chart(self, channel, tz=tz, title="Weekly digest")
+        return Message(title="Weekly digest", text="\n".join(lines), ephemeral=False, chart=chart)
