@@ -106,7 +106,9 @@ def _console(args: argparse.Namespace) -> int:
     async def body(runtime) -> int:
         from bot.scheduler import DailyScheduler
 
-        console = ConsoleAdapter(service=runtime.service, channel=args.channel, user=args.user)
+        charts = None if args.no_charts or runtime.charts is None else settings.studybot_data_dir / "charts"
+        console = ConsoleAdapter(service=runtime.service, channel=args.channel, user=args.user, charts_dir=charts,
+                                 charts=runtime.charts)
         scheduler = DailyScheduler(
             service=runtime.service, posters={"console": console}, clock=runtime.clock,
             catchup_hours=settings.studybot_catchup_hours,
@@ -314,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with studybot in the terminal (no tokens needed)")
     console.add_argument("--channel", default="study-group", help="simulated channel name")
     console.add_argument("--user", default="you", help="simulated member name")
+    console.add_argument("--no-charts", action="store_true",
+                         help="skip the charts (by default written as PNG under STUDYBOT_DATA_DIR/charts)")
     console.set_defaults(func=_console)
 
     run = sub.add_parser("run", help="run the platform adapters configured in the environment and the scheduler")

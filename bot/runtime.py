@@ -13,6 +13,7 @@ from bot.core.lookup import LookupIndex
 from bot.core.models import Bank
 from bot.core.ports import Store
 from bot.core.service import StudyService
+from bot.render.charts import ChartRenderer
 from content.loader import load_bank_cached
 from storage import open_store
 
@@ -26,8 +27,11 @@ class Runtime:
     store: Store
     service: StudyService
     clock: Clock
+    charts: ChartRenderer | None = None  # None with STUDYBOT_CHARTS=false: messages go out as text only
 
     async def aclose(self) -> None:
+        if self.charts is not None:
+            self.charts.close()
         await self.store.aclose()
 
 
@@ -50,7 +54,9 @@ async def start_runtime(settings: Settings, *, clock: Clock | None = None, annou
     clock = clock or SystemClock()
     service = StudyService(bank=bank, store=store, clock=clock, lookup=LookupIndex(bank), admins=settings.admins)
     freeze_heap()
-    return Runtime(settings=settings, bank=bank, store=store, service=service, clock=clock)
+    # The renderer imports matplotlib only when it draws its first chart.
+    charts = ChartRenderer() if settings.studybot_charts else None
+    return Runtime(settings=settings, bank=bank, store=store, service=service, clock=clock, charts=charts)
 
 
 def freeze_heap() -> None:

@@ -138,7 +138,8 @@ def stats_chart(
     first = calendar_start(today)
     span = (today - first).days + 1
     cells = tuple(counts.get(first + timedelta(days=i), 0) for i in range(span))
-    practised = [t for t in r.weakest if t.answered] or list(r.weakest)
+    # The weakest tasks as the text names them (an unpractised task counts as weakest).
+    practised = list(r.weakest)
     weakest = tuple(
         Bar(f"{t.id} {t.name}", t.accuracy, f"{t.right}/{t.answered}" if t.answered else "not practised", True)
         for t in practised

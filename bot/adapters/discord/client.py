@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
@@ -31,6 +32,7 @@ from bot.core.messages import Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
 from bot.core.service import AnswerRecorded, StudyService
+from bot.render.charts import ChartError, ChartRenderer
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -92,7 +94,7 @@ class DiscordAdapter:
 
     def __init__(
         self, *, service: StudyService, settings: Settings, refresh_interval: float = 10.0,
-        defer_after: float = DEFER_AFTER,
+        defer_after: float = DEFER_AFTER, charts: ChartRenderer | None = None,
     ) -> None:
         if settings.discord_token is None:
             raise ConfigError("invalid setting DISCORD_TOKEN: expected the bot token from the Discord Developer Portal")
@@ -105,6 +107,7 @@ class DiscordAdapter:
         self._gateway: asyncio.Task | None = None
         self._coalescer = Coalescer(self.refresh_post, interval=refresh_interval)
         self._told_dm_closed: set[MemberRef] = set()
+        self._charts = charts  # None: messages go out without their charts
         service.on_answer(self._answer_recorded)
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -209,9 +212,38 @@ class DiscordAdapter:
                         reason, extra=_where(channel))
             raise PostError(reason, permanent=False) from exc
 
+    async def _chart_file(self, message: Message, embed: discord.Embed) -> dict:
+        """The message's chart as a PNG attachment shown as the embed's image (the text stays in the
+        description), as send() keyword arguments; {} without a chart or when it cannot be drawn."""
+        chart = message.chart
+        if chart is None or self._charts is None:
+            return {}
+        try:
+            data = await self._charts.png(chart)
+        except ChartError as exc:
+            log.warning("%s chart not sent: %s", chart.kind, exc, extra={"platform": PLATFORM})
+            return {}
+        embed.set_image(url=f"attachment://{chart.filename}")
+        return {"file": discord.File(io.BytesIO(data), filename=chart.filename, description=chart.alt)}
+
     async def post(self, channel: ChannelRef, message: Message) -> str:
         embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
+        chart = await self._chart_file(message, embed)
+        if chart:
+            try:
+                async with self._edge("post", channel):
+                    sent = await self._messageable(channel).send(embed=embed, allowed_mentions=NO_MENTIONS,
+                                                                 **extra, **chart)
+                return str(sent.id)
+            except PostError as exc:
+                if not exc.permanent:
+                    raise
+                # Most likely no Attach Files in this channel: the text version alone, as before charts.
+                log.warning("chart not attached in channel %s (%s); posting the text alone. Grant studybot "
+                            "Attach Files there for charts", channel.channel, exc.reason, extra=_where(channel))
+                embed, view = render(message, guild=channel.workspace)
+                extra = {"view": view} if view is not None else {}
         async with self._edge("post", channel):
             sent = await self._messageable(channel).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
         return str(sent.id)
@@ -304,6 +336,7 @@ class DiscordAdapter:
         where = ChannelRef(PLATFORM, member.workspace, f"dm:{member.user}")
         embed, view = render(message, guild=member.workspace)
         extra = {"view": view} if view is not None else {}
+        extra.update(await self._chart_file(message, embed))
         async with self._edge("dm", where):
             dm = await client.create_dm(discord.Object(id=int(member.user)))
             sent = await dm.send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
@@ -371,8 +404,11 @@ class DiscordAdapter:
         kwargs: dict = {"embed": embed, "ephemeral": not in_dm, "allowed_mentions": NO_MENTIONS}
         if view is not None:
             kwargs["view"] = view
+        editing = message.replace and not interaction.response.is_done() and interaction.message is not None
+        if not editing:
+            kwargs.update(await self._chart_file(message, embed))
         try:
-            if message.replace and not interaction.response.is_done() and interaction.message is not None:
+            if editing:
                 await interaction.response.edit_message(embed=embed, view=view)
             elif interaction.response.is_done():
                 await interaction.followup.send(**kwargs)

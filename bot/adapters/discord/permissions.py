@@ -10,11 +10,14 @@ import discord
 CHANNEL_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "read_message_history")
 THREAD_PERMISSIONS = ("view_channel", "send_messages_in_threads", "embed_links", "read_message_history")
 SCOPES = ("bot", "applications.commands")
+# Charts in a channel (group stats, the weekly digest) are PNG attachments: Attach Files. Asked for
+# at install, but not required: without it the channel gets the text version alone.
+OPTIONAL_PERMISSIONS = ("attach_files",)
 
 
 def install_permissions() -> discord.Permissions:
     """The smallest permission set studybot's features need, for the invite link."""
-    return discord.Permissions(**dict.fromkeys(CHANNEL_PERMISSIONS, True))
+    return discord.Permissions(**dict.fromkeys(CHANNEL_PERMISSIONS + OPTIONAL_PERMISSIONS, True))
 
 
 def invite_url(application_id: int | str) -> str:

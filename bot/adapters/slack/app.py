@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.common import Coalescer
 from bot.adapters.slack import texts
+from bot.adapters.slack.charts import SlackCharts
 from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check_oauth_settings, oauth_flow
 from bot.adapters.slack.poster import PLATFORM, TRANSIENT, SlackPoster, api_error_code, web_client
 from bot.adapters.slack.render import (
@@ -42,6 +43,7 @@ from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
 from bot.core.service import AnswerRecorded, StudyService
+from bot.render.charts import ChartRenderer
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ class SlackAdapter:
 
     def __init__(
         self, *, service: StudyService, settings: Settings, http_host: str = "0.0.0.0",
-        refresh_interval: float = 10.0, watchdog_interval: float = 30.0,
+        refresh_interval: float = 10.0, watchdog_interval: float = 30.0, charts: ChartRenderer | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -114,6 +116,8 @@ class SlackAdapter:
         self._tz_adopted: set[MemberRef] = set()
         self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._dm_channels: OrderedDict[MemberRef, str] = OrderedDict()
+        # Charts go out beside the text when a renderer is given (None: text only).
+        self._charts = SlackCharts(renderer=charts, store=service.store, admins=settings.admins) if charts else None
         service.on_answer(self._on_answer_recorded)
 
     @property
@@ -281,7 +285,23 @@ class SlackAdapter:
         return SlackPoster(web_client(token=token, base_url=self.settings.slack_api_url, session=self._session))
 
     async def post(self, channel: ChannelRef, message: Message) -> str:
-        return await (await self._poster_for(channel)).post(channel, message)
+        return await self._post(channel, message, member=None)
+
+    async def _post(self, channel: ChannelRef, message: Message, *, member: MemberRef | None) -> str:
+        """Post in the channel, then its chart (when the message has one) below it."""
+        poster = await self._poster_for(channel)
+        ts = await poster.post(channel, message)
+        await self._attach_chart(client=poster.client, team=channel.workspace, channel_id=channel.channel,
+                                 message=message, member=member)
+        return ts
+
+    async def _attach_chart(
+        self, *, client: AsyncWebClient, team: str, channel_id: str, message: Message, member: MemberRef | None,
+    ) -> None:
+        if message.chart is None or self._charts is None or not channel_id:
+            return
+        await self._charts.attach(client=client, team=team, channel_id=channel_id, chart=message.chart,
+                                  member=member, send_private=self._send_text_private)
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         async with self._update_lock(message_id):
@@ -376,7 +396,8 @@ class SlackAdapter:
                 await self._deliver_private(respond=respond, client=client, member=member, channel=channel,
                                             message=message)
                 return
-            await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
+            await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help",
+                                member=member)
 
     async def _on_answer_click(self, ack, body: dict, action: dict, context, respond, client) -> None:
         await ack()
@@ -490,7 +511,12 @@ class SlackAdapter:
             raise PostError(code, permanent=code not in TRANSIENT) from exc
         except NETWORK_ERRORS as exc:
             raise PostError(f"network error ({type(exc).__name__})", permanent=False) from exc
-        return await SlackPoster(client).post(ChannelRef(PLATFORM, member.workspace, dm), message)
+        ts = await SlackPoster(client).post(ChannelRef(PLATFORM, member.workspace, dm), message)
+        await self._attach_chart(client=client, team=member.workspace, channel_id=dm, message=message, member=member)
+        return ts
+
+    async def _send_text_private(self, member: MemberRef, message: Message, *, client: AsyncWebClient) -> str:
+        return await self.send_private(member, replace(message, chart=None), client=client)
 
     async def _deliver_private(
         self, *, respond, client: AsyncWebClient, member: MemberRef, channel: ChannelRef, message: Message
@@ -499,6 +525,8 @@ class SlackAdapter:
         one-line pointer, or, when the DM cannot be used, ephemerally with the reason."""
         if channel.channel.startswith("D") and respond is not None:
             await self._respond(respond, message, lasting=True)
+            await self._attach_chart(client=client, team=member.workspace, channel_id=channel.channel, message=message,
+                                     member=member)
             return
         try:
             await self.send_private(member, message, client=client)
@@ -526,14 +554,16 @@ class SlackAdapter:
         user = response.get("user") or {}
         return Profile(is_admin=bool(user.get("is_admin") or user.get("is_owner")), tz=user.get("tz"))
 
-    async def _deliver(self, *, respond, channel: ChannelRef, message: Message, command: str) -> None:
+    async def _deliver(
+        self, *, respond, channel: ChannelRef, message: Message, command: str, member: MemberRef | None = None,
+    ) -> None:
         """Ephemeral results go back to the member; channel messages are posted with chat.postMessage,
         so a channel studybot cannot post in is noticed, reported, and its schedule paused."""
         if message.ephemeral:
             await self._respond(respond, message)
             return
         try:
-            await self.post(channel, message)
+            await self._post(channel, message, member=member)
         except PostError as exc:
             if not exc.permanent:
                 await self._respond(respond, Message(text=texts.NOT_POSTED_YET.format(reason=exc.reason, text=message.text)))

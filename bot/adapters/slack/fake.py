@@ -75,6 +75,11 @@ class FakeSlack:
         # (oauth.v2.access answers with the installation of `install`).
         self.tokens: dict[str, str] = {}
         self.oauth_codes: dict[str, dict[str, Any]] = {}
+        # files_upload_v2: files.getUploadURLExternal, a POST of the bytes to the upload URL, then
+        # files.completeUploadExternal shares them. file id -> what was announced, sent and shared.
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.missing_scopes: set[str] = set()  # e.g. {"files:write"}: an older install without it
+        self._file_ids = itertools.count(1)
         self._scripted: dict[str, deque[Reply]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._envelopes = itertools.count(1)
@@ -87,6 +92,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/ws", self._websocket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -118,6 +124,10 @@ class FakeSlack:
     def script(self, method: str, *replies: Reply) -> None:
         """Answer the next calls of `method` with these replies, then with the default again."""
         self._scripted[method].extend(replies)
+
+    def shared_files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Uploads completed (files.completeUploadExternal) into `channel` (any when None), in order."""
+        return [u for u in self.uploads.values() if u.get("channel") and (channel is None or u["channel"] == channel)]
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -185,9 +195,49 @@ class FakeSlack:
             if problems or view.get("type") != "home":
                 return {"ok": False, "error": "invalid_arguments", "errors": problems}
             return {"ok": True, "view": {"id": "V1", "type": "home"}}
+        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            if "files:write" in self.missing_scopes:
+                return {"ok": False, "error": "missing_scope", "needed": "files:write",
+                        "provided": "commands,chat:write,users:read,im:write"}
+            return self._files(method, args)
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _files(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "files.getUploadURLExternal":
+            length = str(args.get("length") or "")
+            if not args.get("filename") or not length.isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._file_ids):08d}"
+            self.uploads[file_id] = {"id": file_id, "filename": args["filename"], "length": int(length),
+                                     "alt_txt": args.get("alt_txt"), "data": None, "channel": None}
+            return {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else (files or [])
+        shared = []
+        for f in files:
+            upload = self.uploads.get(str(f.get("id")))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(channel=args.get("channel_id"), title=f.get("title"),
+                          initial_comment=args.get("initial_comment"), thread_ts=args.get("thread_ts"))
+            shared.append({"id": upload["id"], "name": upload["filename"], "title": f.get("title"),
+                           "mimetype": "image/png", "size": len(upload["data"])})
+        return {"ok": True, "files": shared}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: Slack takes the file's bytes (raw or multipart) and answers 200."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.calls.append(Call("upload", {"file_id": file_id, "size": len(data)}, dict(request.headers), request.path))
+        upload = self.uploads.get(file_id)
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        if len(data) != upload["length"]:
+            return web.Response(status=400, text=f"expected {upload['length']} bytes, got {len(data)}")
+        upload["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
