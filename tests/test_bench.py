@@ -190,6 +190,17 @@ def test_bench_command_prints_one_table_and_writes_json(tmp_path, capsys):
     assert len(review) == 3 and all(r["value"] > 0 and "raw SELECT" in r["baseline"] for r in review)
 
 
+def test_bench_charts_rows_beside_the_raw_baseline(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "charts", "--charts", "5", "--chart-members", "2", "--quiet", "--json", str(out)]) == 0
+    rows = {r["figure"]: r for r in json.loads(out.read_text())}
+    for kind in ("stats", "group"):
+        row = rows[f"p99 ms to draw the {kind} chart"]
+        assert row["value"] > 0 and row["target"] == "<= 200" and "bare matplotlib barh" in row["baseline"]
+    assert rows["p99 ms signed Slack /dva stats -> chart shared in the DM"]["value"] > 0
+    assert rows["ms for the first chart of a fresh process (imports matplotlib)"]["value"] > 0
+
+
 def test_bench_refuses_an_unknown_scenario(capsys):
     assert main(["bench", "nope", "--quiet"]) == 2
     assert "unknown scenario 'nope'" in capsys.readouterr().err

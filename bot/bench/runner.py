@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.bench.report import Row, table
 
-SCENARIOS = ("answers", "leaderboard", "lookup", "review", "fanout", "start")
+SCENARIOS = ("answers", "leaderboard", "lookup", "review", "charts", "fanout", "start")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board-answers", type=int, default=2_000_000, help="leaderboard: answers")
     parser.add_argument("--queries", type=int, default=200, help="lookup: queries")
     parser.add_argument("--review-clicks", type=int, default=300, help="review: Next review clicks per path")
+    parser.add_argument("--charts", type=int, default=100, help="charts: draws per chart")
+    parser.add_argument("--chart-members", type=int, default=40, help="charts: members answering in the channel")
     parser.add_argument("--fanout-subscriptions", type=int, default=2_000,
                         help="fanout: channels due at once (the issue's 5,000 take ~2 minutes at 50/s)")
     parser.add_argument("--rate", type=float, default=50.0, help="fanout: the fake platform's requests/s")
@@ -33,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from bot.bench import answers, fanout, leaderboard, lookup, review, start
+    from bot.bench import answers, charts, fanout, leaderboard, lookup, review, start
     from content.loader import load_bank
 
     chosen = args.scenarios or list(SCENARIOS)
@@ -60,6 +62,8 @@ async def run(args: argparse.Namespace) -> int:
                 rows += await lookup.run(bank=bank, count=args.queries)
             elif name == "review":
                 rows += await review.run(bank=bank, folder=folder, clicks=args.review_clicks)
+            elif name == "charts":
+                rows += await charts.run(bank=bank, folder=folder, charts=args.charts, members=args.chart_members)
             elif name == "fanout":
                 rows += await fanout.run(bank=bank, folder=folder, subscriptions=args.fanout_subscriptions,
                                          rate=args.rate, progress=progress)
