@@ -204,3 +204,44 @@ async def test_discord_channel_without_attach_files_gets_the_text_alone(discord_
         assert "Group stats" in posted[1].body["embeds"][0]["title"] and "image" not in posted[1].body["embeds"][0]
     finally:
         await bot.aclose()
+
+
+async def test_slack_weekly_digest_and_a_dm_click_carry_their_charts(fake, service, renderer, seeded):
+    adapter = await slack_with(fake, service, renderer)
+    try:
+        digest = await service.weekly_digest(ChannelRef("slack", TEAM, "C1"), "UTC")
+        assert digest is not None and digest.chart is not None
+        await adapter.post(ChannelRef("slack", TEAM, "C1"), digest)  # as the scheduler posts it
+        [shared] = fake.shared_files("C1")
+        assert shared["title"] == "Weekly digest" and shared["filename"] == "group.png"
+        # The Stats button (App Home, or a message in the DM) answers in the DM with the chart beside it.
+        async with aiohttp.ClientSession() as session:
+            slack = SlackSender(port=adapter.http_port, fake=fake, session=session)
+            button = {"type": "button", "action_id": "open:0", "value": "stats", "block_id": "b"}
+            await slack.click(button, user="U1", name="c", channel="DU1")
+            assert "Readiness" in text_of(await slack.reply("c"))
+            await fake.wait_for(lambda: fake.shared_files("DU1"))
+    finally:
+        await adapter.aclose()
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-charts"]])
+def test_studybot_console_writes_charts_under_the_data_dir_unless_told_not_to(tmp_path, flags):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import FIXTURE_BANK, ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
+    env.update(STUDYBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}", STUDYBOT_DATA_DIR=str(tmp_path / "data"),
+               STUDYBOT_CONTENT_DIR=str(FIXTURE_BANK))
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "console", *flags], input="/dva stats\n", env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    png = tmp_path / "data" / "charts" / "stats.png"
+    if flags:
+        assert "Chart:" not in out.stdout and not png.exists()
+    else:
+        assert f"Chart: {png}" in out.stdout and png.read_bytes()[:8] == PNG_MAGIC
+    assert "Readiness" in out.stdout

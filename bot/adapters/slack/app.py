@@ -464,7 +464,11 @@ class SlackAdapter:
                 # From the App Home tab: no message to answer under; the session goes on in the DM.
                 await self._deliver_private(respond=None, client=client, member=member, channel=channel, message=message)
                 return
-            await self._respond(respond, message, lasting=_in_dm(body) and message.private)
+            lasting = _in_dm(body) and message.private
+            await self._respond(respond, message, lasting=lasting)
+            if lasting and not message.replace:  # a chart stays beside a lasting message in the DM
+                await self._attach_chart(client=client, team=member.workspace, channel_id=where, message=message,
+                                         member=member)
 
     async def _on_home_opened(self, event: dict, context, client) -> None:
         if event.get("tab") not in (None, "home"):
