@@ -245,3 +245,24 @@ def test_studybot_console_writes_charts_under_the_data_dir_unless_told_not_to(tm
     else:
         assert f"Chart: {png}" in out.stdout and png.read_bytes()[:8] == PNG_MAGIC
     assert "Readiness" in out.stdout
+
+
+async def test_slack_missing_scope_is_told_to_the_installer(fake, service, renderer, seeded, clock):
+    from bot.core.ports import AppInstallation
+
+    await service.store.save_installation(AppInstallation(
+        platform="slack", enterprise_id="", team_id=TEAM, user_id="UINSTALLER", installed_at=clock.now().timestamp(),
+        record="{}",
+    ))
+    fake.missing_scopes.add("files:write")
+    adapter = await slack_with(fake, service, renderer)
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = SlackSender(port=adapter.http_port, fake=fake, session=session)
+            await slack.command("stats group", user="U1", name="g")
+            told = await fake.wait_for(lambda: [c for c in fake.calls_to("chat.postMessage")
+                                                if c.args["channel"] == "DUINSTALLER"])
+            assert text_of(told[0].args) == slack_texts.CHARTS_NEED_SCOPE.replace("&", "&amp;")
+            assert [c.args["channel"] for c in fake.calls_to("chat.postMessage")] == ["C1", "DUINSTALLER"]
+    finally:
+        await adapter.aclose()
