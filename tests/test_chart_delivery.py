@@ -266,3 +266,31 @@ async def test_slack_missing_scope_is_told_to_the_installer(fake, service, rende
             assert [c.args["channel"] for c in fake.calls_to("chat.postMessage")] == ["C1", "DUINSTALLER"]
     finally:
         await adapter.aclose()
+
+
+async def test_discord_a_click_that_replaces_its_message_carries_the_chart(discord_fake, service, renderer):
+    """The mock exam's report replaces the clicked question (Message.replace); its chart comes along."""
+    from bot.adapters.discord.components import action_custom_id
+    from bot.core.charts import exam_report_chart
+    from bot.core.messages import Message
+    from tests.test_discord_adapter import interact
+
+    chart = exam_report_chart(domains=[("1", "Development", 3, 4)], right=3, total=4)
+
+    async def report(request, value, picked):
+        return Message(title="Report", text="3/4", private=True, replace=True, chart=chart)
+
+    service.register_action("chartx", report)
+    bot = DiscordAdapter(service=service, settings=settings(), charts=renderer)
+    await bot.start()
+    await discord_fake.wait_identified()
+    try:
+        custom = action_custom_id("chartx", GUILD, "1")
+        shown = discord_fake.message(CHANNEL, {"embeds": [{"title": "Question 4"}], "components": [
+            {"type": 1, "components": [{"type": 2, "style": 1, "label": "Submit", "custom_id": custom}]}]})
+        callback = await interact(discord_fake, discord_fake.component(shown, custom, guild_id=GUILD, user_id=ALICE))
+        assert callback.body["type"] == 7  # UPDATE_MESSAGE: the clicked message becomes the report
+        assert callback.files[0]["filename"] == "exam_report.png" and callback.files[0]["data"][:8] == PNG_MAGIC
+        assert callback.body["data"]["embeds"][0]["image"]["url"] == "attachment://exam_report.png"
+    finally:
+        await bot.aclose()

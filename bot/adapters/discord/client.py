@@ -405,11 +405,13 @@ class DiscordAdapter:
         if view is not None:
             kwargs["view"] = view
         editing = message.replace and not interaction.response.is_done() and interaction.message is not None
-        if not editing:
-            kwargs.update(await self._chart_file(message, embed))
+        chart = await self._chart_file(message, embed)
+        kwargs.update(chart)
         try:
             if editing:
-                await interaction.response.edit_message(embed=embed, view=view)
+                # The clicked message becomes this one; a chart replaces its attachments (none: kept as is).
+                extra = {"attachments": [chart["file"]]} if chart else {}
+                await interaction.response.edit_message(embed=embed, view=view, **extra)
             elif interaction.response.is_done():
                 await interaction.followup.send(**kwargs)
             else:

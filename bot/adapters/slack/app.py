@@ -466,7 +466,7 @@ class SlackAdapter:
                 return
             lasting = _in_dm(body) and message.private
             await self._respond(respond, message, lasting=lasting)
-            if lasting and not message.replace:  # a chart stays beside a lasting message in the DM
+            if lasting:  # a chart goes below a lasting message in the DM (also one that replaced the clicked one)
                 await self._attach_chart(client=client, team=member.workspace, channel_id=where, message=message,
                                          member=member)
 
