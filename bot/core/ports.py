@@ -82,6 +82,42 @@ class Attempt:
     at: float  # epoch seconds
 
 
+EXAM_STATES = ("active", "submitted", "expired", "abandoned")
+
+
+@dataclass(frozen=True, slots=True)
+class ExamItem:
+    """One question of a mock exam, in exam order: the member's choice (sorted letters, None while
+    unanswered), their review flag, and once the exam is scored whether they got it right."""
+
+    question_id: str
+    choice: str | None = None
+    flagged: bool = False
+    correct: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exam:
+    """A member's mock exam (bot/core/exam.py). Times are epoch seconds; `position` is the index
+    of the question on screen (len(items): the end-of-exam overview). `state` is one of
+    EXAM_STATES; `right` is set when the exam was scored (submitted, or expired at its deadline)."""
+
+    id: int
+    member: MemberRef
+    mode: str
+    started_at: float
+    deadline: float
+    state: str
+    position: int
+    items: tuple[ExamItem, ...]
+    closed_at: float | None = None
+    right: int | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+
 @dataclass(frozen=True, slots=True)
 class Reminder:
     """A member's daily review reminder: `at_time` HH:MM in `timezone` (None: the member set none)."""
@@ -217,6 +253,43 @@ class Store(Protocol):
 
     async def channel_attempts(self, channel: ChannelRef, *, since: float) -> list[Attempt]:
         """Every member's first answers to posts of the channel since the instant."""
+
+    # Mock exams (bot/core/exam.py). At most one active exam per member (a unique key decides);
+    # every change is conditional on the exam being active, so late or doubled clicks change nothing.
+    async def create_exam(
+        self, *, member: MemberRef, mode: str, question_ids: list[str], started_at: float, deadline: float
+    ) -> tuple[Exam, bool]:
+        """Start an exam for the member unless one is active: (the member's active exam, whether
+        this call created it)."""
+
+    async def get_exam(self, exam_id: int) -> Exam | None:
+        """The exam with its items, whatever its state; None for an unknown id."""
+
+    async def active_exam(self, member: MemberRef) -> Exam | None: ...
+
+    async def exam_step(
+        self, exam_id: int, *, at: int, now: float, to: int, choice: str | None = None,
+        flagged: bool | None = None,
+    ) -> bool:
+        """In one transaction, only while the exam is active, `now` is before its deadline and its
+        position is `at`: set item `at`'s choice and/or flag (None leaves it) and move to `to`.
+        True when it did; False (nothing changed) when a condition failed."""
+
+    async def close_exam(self, exam_id: int, *, now: float, keys: dict[str, str]) -> Exam | None:
+        """Score and close an active exam, in one transaction: 'submitted' when `now` is before
+        the deadline, else 'expired'. An item is right when its choice equals its question's key
+        in `keys` (sorted letters); unanswered is wrong. The same transaction moves the member's
+        review cards by every item at min(now, deadline). The closed exam for the one caller that
+        closed it; None when the exam was not active (closed or abandoned already)."""
+
+    async def abandon_exam(self, exam_id: int, *, now: float) -> bool:
+        """Stop an active exam without a score (no cards move); True for the call that did it."""
+
+    async def expired_exams(self, *, now: float, limit: int = 500) -> list[int]:
+        """Ids of active exams whose deadline has passed at `now`, oldest deadline first."""
+
+    async def member_exams(self, member: MemberRef, *, limit: int) -> list[Exam]:
+        """The member's exams that are no longer active, newest first."""
 
     async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
         """Turn the member's review reminder on at HH:MM, or off with None."""

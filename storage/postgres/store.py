@@ -29,6 +29,7 @@ from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.postgres.cards import PostgresCards, move_answer_cards
 from storage.postgres.dump import PostgresDump
+from storage.postgres.exams import PostgresExams
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -70,7 +71,7 @@ def _sub(row) -> Subscription:
     )
 
 
-class PostgresStore(PostgresCards, PostgresDump):
+class PostgresStore(PostgresExams, PostgresCards, PostgresDump):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
         self.url = url
         self._min_size = min_size

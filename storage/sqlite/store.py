@@ -35,6 +35,7 @@ from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranke
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.sqlite.cards import SQLiteCards, answer_reviews, move_cards_sync
+from storage.sqlite.exams import SQLiteExams
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG; a row of app_installations carries a
@@ -76,7 +77,7 @@ def _sub(row) -> Subscription:
     )
 
 
-class SQLiteStore(SQLiteCards):
+class SQLiteStore(SQLiteExams, SQLiteCards):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: aiosqlite.Connection | None = None
