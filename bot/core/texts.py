@@ -47,3 +47,67 @@ ADMINS_BY_PLATFORM = {
 }
 
 NO_QUESTION_FOR_TOPIC = "No question in the bank is tagged '{topic}' yet."
+
+# ----- mock exam (bot/core/exam.py) -----------------------------------------------------------
+EXAM_CHOOSE = (
+    "A timed mock exam, private to you. *Full*: {full_n} questions in {full_time}, like the real DVA-C02. "
+    "*Short*: {short_n} questions in {short_time}. Questions follow the exam's domain weights and about one in "
+    "five asks for two or more answers. Flag questions, go back and change answers until you submit; the clock "
+    "runs on even if you leave, and the exam is scored at its deadline."
+)
+EXAM_NO_POINTS = (
+    "Exam answers update your review cards and stats; they earn no leaderboard points and do not count for "
+    "your streak."
+)
+EXAM_USAGE = (
+    "Usage: `/dva exam full` or `/dva exam short` to start; `/dva exam status`, `/dva exam stop`, "
+    "`/dva exam history`, `/dva exam report`, `/dva exam review [page]`; while it runs `/dva exam back`, "
+    "`/dva exam next`, `/dva exam flag`, `/dva exam answer <letters>`, `/dva exam submit`."
+)
+EXAM_STARTED = "Your {mode} exam has started: {total} questions, {time}. It ends at {deadline}, whether or not you are here."
+EXAM_SMALL_BANK = "The bank has only {n} questions for this exam, so it is shorter, with the same time per question."
+EXAM_RUNNING = (
+    "You already have a {mode} exam running ({left} left). Carry on below, or `/dva exam stop` to abandon it."
+)
+EXAM_NONE = (
+    "You have no exam running. Start one with `/dva exam short` (20 questions, 40 minutes) or `/dva exam full` "
+    "(65 questions, 130 minutes)."
+)
+EXAM_STATUS = (
+    "Your {mode} exam: question {n} of {total} on screen, {answered} answered, {flagged} flagged, {left} left "
+    "(it ends at {deadline})."
+)
+EXAM_STALE = (
+    "That click was on question {clicked}, which is no longer the one on screen; nothing changed. "
+    "Here is where you are."
+)
+EXAM_OVER = (
+    "That exam is over ({how}); your click changed nothing. `/dva exam report` shows its report; "
+    "`/dva exam short` or `/dva exam full` starts a new one."
+)
+EXAM_OVER_HOW = {"submitted": "submitted", "expired": "time ran out", "abandoned": "stopped"}
+EXAM_GONE = "This exam is not available. Start one with `/dva exam short` or `/dva exam full`."
+EXAM_TIME_UP = "Time is up: your exam ended at its deadline, {deadline}. Unanswered questions count as wrong."
+EXAM_TIME_UP_LATE = "Your last click came after the deadline and was not counted."
+EXAM_ALREADY_SUBMITTED = "Your exam was already submitted; here is its report."
+EXAM_CONFIRM = (
+    "{unanswered} unanswered (they count as wrong) and {flagged} flagged for review; {left} left. "
+    "Submit now, or go back to the exam."
+)
+EXAM_CONFIRM_CONSOLE = "Or type `/dva exam submit now`."
+EXAM_END = "End of the exam: {answered} of {total} answered, {flagged} flagged. Go back to change answers, or submit."
+EXAM_AT_END = "No question is on screen: you are at the end of the exam. Go back, or submit."
+EXAM_STOPPED = (
+    "Exam stopped: nothing was scored and your review cards did not move. Start a new one with "
+    "`/dva exam short` or `/dva exam full`."
+)
+EXAM_NO_REPORT = "You have no scored exam yet. Start one with `/dva exam short` or `/dva exam full`."
+EXAM_NO_HISTORY = "No mock exams yet. Start one with `/dva exam short` (20 questions, 40 minutes)."
+EXAM_REVIEW_WHILE_ACTIVE = "Answers and explanations are shown after you submit. Finish the exam first."
+EXAM_PREVIOUS_SCORED = "Your previous exam ended at its deadline and was scored; `/dva exam report` shows it."
+EXAM_MISSING_QUESTION = "(This question was removed from the bank while your exam ran; it counts as wrong. Skip it.)"
+EXAM_SCALED = (
+    "Scaled score estimate: *{scaled}* on 100-1000. Only an estimate (100 + 900 x your share right): AWS does not "
+    "publish how it scales scores; the real exam passes at 720."
+)
+EXAM_NOT_SAVED = "Your exam could not be saved because of a storage problem; nothing changed. Please try again in a moment."
