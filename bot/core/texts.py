@@ -8,7 +8,8 @@ HELP = """*studybot: daily AWS DVA-C02 practice*
 `/dva leaderboard [week|month|all] [here|workspace]`: the rankings
 `/dva timezone <IANA name>`: your time zone for streak days (e.g. Europe/Berlin)
 `/dva daily on HH:MM <IANA tz> [daily|weekdays|mon,wed,fri] [reveal HH:MM]`: schedule this channel's daily question (admins)
-`/dva daily off`, `/dva daily status`: stop or inspect the schedule"""
+`/dva daily off`, `/dva daily status`: stop or inspect the schedule
+`/dva exam [full|short]`: a timed mock exam in private (65 questions in 130 minutes, or 20 in 40), scored with a report; `/dva exam status|stop|history`. Exam answers update your review cards and stats but earn no leaderboard points and do not count for your streak"""
 
 TOO_LONG = "That is {n} characters; keep a command under {limit} characters."
 EMPTY_LOOKUP = "Tell me what to look up, for example `/dva {kind} {example}`."
