@@ -56,9 +56,3 @@ def pick_daily(bank: Bank, channel: ChannelRef, day: date, history: list[str]) -
         domain = next_domain(history_domains, weights, available)
         remaining = [q for q in remaining if q.domain == domain]
     return min(remaining, key=lambda q: _rank(channel, day, q.id))
-
-
-def pick_practice(candidates: list[Question], seed: str, recent: set[str]) -> Question:
-    """A practice question among `candidates`, avoiding the recently seen ones when possible."""
-    fresh = [q for q in candidates if q.id not in recent] or candidates
-    return min(fresh, key=lambda q: hashlib.sha256(f"{seed}|{q.id}".encode()).hexdigest())

@@ -20,6 +20,7 @@ class Question:
     explanation: str
     wrong: tuple[tuple[str, str], ...]  # (letter, why it is wrong)
     references: tuple[str, ...]
+    retired: str | None = None  # "<date> <reason>": kept for history, never served again
 
     @property
     def multiple(self) -> bool:
@@ -90,9 +91,13 @@ class Bank:
     scenarios: tuple[Scenario, ...]
     facts: tuple[Fact, ...]
     by_id: dict[str, Question] = field(default_factory=dict, compare=False)
+    # The questions that may be served (daily, quiz, review, exam): every one not retired.
+    practice_questions: tuple[Question, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         self.by_id.update({q.id: q for q in self.questions})
+        if not self.practice_questions:
+            object.__setattr__(self, "practice_questions", tuple(q for q in self.questions if not q.retired))
 
     def question(self, qid: str) -> Question | None:
         return self.by_id.get(qid)

@@ -46,6 +46,8 @@ class Post:
     revealed_at: float | None = None
     attempts: int = 0
     failed: bool = False
+    user: str | None = None  # a practice post's member
+    mode: str | None = None  # a practice post's mode: "review", "quiz:<topic>" or "quiz:-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class AnswerOutcome:
     # The member's streak days after this answer, when the store read them in the same
     # transaction (saves the hot path a read); None: ask `member_days`.
     days: tuple[str, ...] | None = None
+    card: CardState | None = None  # the member's review card after this answer (when it moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,14 @@ class Store(Protocol):
     async def channel_members(self, channel: ChannelRef, *, since: float) -> list[str]:
         """Members who answered in the channel since the instant."""
 
-    async def create_quiz(self, *, channel: ChannelRef, question_id: str, created_at: float) -> Post: ...
+    async def create_quiz(
+        self, *, channel: ChannelRef, question_id: str, created_at: float, user: str | None = None,
+        mode: str | None = None,
+    ) -> Post:
+        """A practice post (kind 'quiz'), served to `user` in `mode` when given."""
+
+    async def served_questions(self, member: MemberRef, *, limit: int) -> list[tuple[str, float]]:
+        """(question id, served at) of the member's latest practice posts, newest first."""
 
     async def get_post(self, post_id: int) -> Post | None: ...
 

@@ -10,11 +10,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.core import texts
 from bot.core.clock import Clock
 from bot.core.commands import Command, parse, parse_leaderboard
-from bot.core.daily import pick_daily, pick_practice
+from bot.core.daily import pick_daily
 from bot.core.grading import grade, parse_choice
 from bot.core.lookup import Hit, LookupIndex
 from bot.core.messages import ACTION_ANSWER, Button, Message, answer_value, valid_action
@@ -31,6 +32,9 @@ from bot.core.timeutil import (
     streak_day,
     zone,
 )
+
+if TYPE_CHECKING:
+    from bot.core.practice import Practice
 
 log = logging.getLogger(__name__)
 LEADERBOARD_SIZE = 10
@@ -81,6 +85,7 @@ class StudyService:
         self._answer_listeners: list[Callable[[AnswerRecorded], Awaitable[None]]] = []
         self._commands: dict[str, CommandHandler] = {}
         self._actions: dict[str, ActionHandler] = {}
+        self.practice: Practice | None = None  # set by bot/core/practice.py's install
         from bot.core import features
 
         features.install(self)
@@ -135,15 +140,11 @@ class StudyService:
         match cmd.name:
             case "help":
                 return Message(text=texts.HELP)
-            case "quiz":
-                return await self.quiz(member=member, channel=channel, topic=cmd.rest)
             case "scenario" | "fact" | "lookup":
                 kind = None if cmd.name == "lookup" else cmd.name
                 return self.lookup_message(cmd.rest, kind=kind)
             case "streak":
                 return await self.streak_message(member=member, channel=channel)
-            case "stats":
-                return await self.stats_message(member=member, channel=channel)
             case "leaderboard":
                 period, scope = parse_leaderboard(cmd.args)
                 return await self.leaderboard_message(member=member, channel=channel, period=period, scope=scope)
@@ -179,9 +180,10 @@ class StudyService:
         return Message(title=f"{title}: {query[:80]}", text="\n\n".join(lines))
 
     # ----- questions ----------------------------------------------------------------------
-    def _topic_questions(self, topic: str) -> list[Question]:
+    def topic_questions(self, topic: str) -> list[Question]:
+        """The servable questions of a topic: a domain 1-4, a task such as 2.1, or a service."""
         t = topic.strip().lower().removeprefix("domain").strip()
-        qs = self.bank.questions
+        qs = self.bank.practice_questions
         if not t:
             return list(qs)
         if t in {"1", "2", "3", "4"}:
@@ -214,16 +216,7 @@ class StudyService:
             ephemeral=ephemeral, footer=footer,
         )
 
-    async def quiz(self, *, member: MemberRef, channel: ChannelRef, topic: str) -> Message:
-        candidates = self._topic_questions(topic)
-        now = self.clock.now()
-        seed = f"{member.platform}|{member.workspace}|{member.user}|{now.timestamp():.0f}"
-        question = pick_practice(candidates, seed, recent=set())
-        post = await self.store.create_quiz(channel=channel, question_id=question.id, created_at=now.timestamp())
-        title = f"Practice: {question.task} {self._task_title(question.task)}"
-        return self.question_message(question, post, title=title, ephemeral=True)
-
-    def _task_title(self, task_id: str) -> str:
+    def task_title(self, task_id: str) -> str:
         return next((t.title for t in self.bank.taxonomy.tasks if t.id == task_id), "")
 
     async def member_timezone(self, member: MemberRef, channel: ChannelRef | None) -> tuple[str, str]:
@@ -284,7 +277,10 @@ class StudyService:
         lines.append(texts.EARNED.format(
             points=g.points, practice=" (practice)" if practice else "", streak=streak.current, freezes=freezes
         ))
-        return Message(text="\n".join(lines), post_id=post.id)
+        message = Message(text="\n".join(lines), post_id=post.id)
+        if self.practice is not None:
+            message = await self.practice.after_answer(member, post, outcome, message)
+        return message
 
     # ----- streaks, stats, leaderboards ---------------------------------------------------
     async def streak(self, member: MemberRef, tz: str, *, days: tuple[str, ...] | None = None) -> Streak:
@@ -300,17 +296,6 @@ class StudyService:
             title="Your streak",
             text=f"Current streak: *{s.current}* day(s) ({today}). Best: {s.best}. Freezes held: {s.freezes}/2.\n"
             f"Days run from 04:00 to 04:00 in {tz}.",
-        )
-
-    async def stats_message(self, *, member: MemberRef, channel: ChannelRef) -> Message:
-        tz, _ = await self.member_timezone(member, channel)
-        points, answers, right = await self.store.member_points(member)
-        s = await self.streak(member, tz)
-        accuracy = f"{100 * right / answers:.0f} %" if answers else "n/a"
-        return Message(
-            title="Your stats",
-            text=f"Points: *{points}*. Answers: {answers}, right: {right} ({accuracy}).\n"
-            f"Streak: {s.current} day(s), best {s.best}, freezes {s.freezes}/2.",
         )
 
     async def leaderboard_message(
@@ -432,7 +417,7 @@ class StudyService:
         question = self.bank.question(post.question_id)
         if question is None:
             return Message(text=texts.EXPIRED, ephemeral=False)
-        title = f"Daily question, {post.local_date}: {question.task} {self._task_title(question.task)}"
+        title = f"Daily question, {post.local_date}: {question.task} {self.task_title(question.task)}"
         msg = self.question_message(question, post, title=title, ephemeral=False)
         if answered is not None:
             msg = replace(msg, footer=f"{msg.footer} {answered} answered so far.")

@@ -1,10 +1,13 @@
 """Every member-facing sentence in one place, each saying what to do next."""
 
 HELP = """*studybot: daily AWS DVA-C02 practice*
-`/dva quiz [topic]`: a practice question (topic: a service such as lambda, a domain 1-4 or a task such as 2.1)
+`/dva quiz [topic]`: a practice question you have not seen lately (topic: a service such as lambda, a domain 1-4 or a task such as 2.1; none: your weakest task)
+`/dva review`: the questions you got wrong, again just before you would forget them
+`/dva review remind on HH:MM` | `off`: one private reminder on days with reviews due
+`/dva stats`: your points, streak and readiness by domain; `/dva stats group`: the channel's
 `/dva scenario <words>`: what to do when... (e.g. `/dva scenario cors error`)
 `/dva fact <words>`: exam numbers (e.g. `/dva fact lambda timeout`)
-`/dva streak`, `/dva stats`: your streak, freezes and points
+`/dva streak`: your streak and freezes
 `/dva leaderboard [week|month|all] [here|workspace]`: the rankings
 `/dva timezone <IANA name>`: your time zone for streak days (e.g. Europe/Berlin)
 `/dva daily on HH:MM <IANA tz> [daily|weekdays|mon,wed,fri] [reveal HH:MM]`: schedule this channel's daily question (admins)
@@ -48,6 +51,22 @@ ADMINS_BY_PLATFORM = {
 }
 
 NO_QUESTION_FOR_TOPIC = "No question in the bank is tagged '{topic}' yet."
+
+REVIEW_USAGE = "Usage: `/dva review`, or `/dva review remind on HH:MM` / `/dva review remind off`."
+REVIEW_EMPTY = (
+    "Nothing to review yet: every question you answer (daily, quiz) becomes a review card, and the ones "
+    "you miss come back here. Start with a quiz on your weakest task:"
+)
+REVIEW_NONE_DUE = "Nothing is due right now. Your next review card is due {when}. Meanwhile:"
+REVIEW_NONE_DUE_NO_NEXT = "Nothing is due right now. Meanwhile:"
+REVIEW_DONE = "That was the last review due.{when}"
+COMES_BACK = "This question comes back for review {when}."
+REMIND_ON = "I will send you one private reminder at {time} ({tz}) on days when reviews are due. `/dva review remind off` stops it."
+REMIND_OFF = "Review reminders are off."
+REMIND_STATE = "Review reminders are {state}. `/dva review remind on HH:MM` or `/dva review remind off`."
+REMINDER = "You have {n} review card{s} due. A few minutes now keeps them from slipping."
+STATS_USAGE = "Usage: `/dva stats`, `/dva stats group`, or `/dva stats @member` (admins)."
+STATS_ADMIN_ONLY = "Only {who} can see another member's stats."
 
 # ----- mock exam (bot/core/exam.py) -----------------------------------------------------------
 EXAM_CHOOSE = (

@@ -8,7 +8,7 @@ import asyncpg
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, Attempt, Reminder
 from bot.core.review import CardState, schedule_many
-from storage.sqlite.cards import CARD_COLS, answer_reviews, card_row
+from storage.sqlite.cards import CARD_COLS, Moved, answer_reviews, card_params, card_row
 
 _KEYS = "unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(platform, workspace, user_id, question_id)"
 _UPSERT = (
@@ -21,11 +21,11 @@ _UPSERT = (
 )
 
 
-async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> None:
+async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> Moved:
     """Inside the caller's transaction: apply each member's (question, correct, at) reviews in
-    order; one read and one upsert for the whole batch."""
+    order, one read and one upsert for the whole batch; returns the cards as they are now."""
     if not reviews:
-        return
+        return {}
     keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
     rows = await conn.fetch(
         f"SELECT c.platform, c.workspace, c.user_id, c.{CARD_COLS.replace(', ', ', c.')} FROM review_cards c "
@@ -35,16 +35,16 @@ async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tup
     existing: dict[MemberRef, dict[str, CardState]] = {}
     for r in rows:
         existing.setdefault(MemberRef(r[0], r[1], r[2]), {})[r[3]] = card_row(tuple(r)[3:])
-    out = []
+    moved: Moved = {}
     for member, items in reviews.items():
-        for c in schedule_many(existing.get(member, {}), items).values():
-            out.append((member.platform, member.workspace, member.user, c.question_id, c.state, c.step, c.stability,
-                        c.difficulty, c.due, c.last_review, c.reps, c.lapses, int(c.last_correct)))
+        moved.update({(member, q): c for q, c in schedule_many(existing.get(member, {}), items).items()})
+    out = [card_params(m, c) for (m, _), c in moved.items()]
     await conn.execute(_UPSERT, *[list(col) for col in zip(*out, strict=True)])
+    return moved
 
 
-async def move_answer_cards(conn: asyncpg.Connection, answers: list[AnswerIn]) -> None:
-    await move_cards(conn, answer_reviews(answers))
+async def move_answer_cards(conn: asyncpg.Connection, answers: list[AnswerIn]) -> Moved:
+    return await move_cards(conn, answer_reviews(answers))
 
 
 class PostgresCards:

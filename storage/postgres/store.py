@@ -42,7 +42,10 @@ DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutErro
 C = 'COLLATE "C"'
 
 _INSTALL_COLS = "platform, enterprise_id, team_id, user_id, installed_at, record"
-_POST_COLS = "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, failed"
+_POST_COLS = (
+    "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, "
+    "failed, user_id, mode"
+)
 _SUB_COLS = "platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error"
 _ANSWER_COLS = "post_id, platform, workspace, user_id, channel, choice, correct, points, practice, answered_at, local_day, token"
 _ANSWER_TYPES = "bigint[], text[], text[], text[], text[], text[], int[], int[], int[], float8[], text[], text[]"
@@ -61,6 +64,7 @@ def _post(row) -> Post:
     return Post(
         id=row[0], channel=ChannelRef(row[1], row[2], row[3]), kind=row[4], question_id=row[5], local_date=row[6],
         created_at=row[7], message_id=row[8], revealed_at=row[9], attempts=row[10], failed=bool(row[11]),
+        user=row[12], mode=row[13],
     )
 
 
@@ -243,13 +247,25 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump):
             raise StoreError(f"daily post of {local_date} neither created nor found")
         return _post(row), False
 
-    async def create_quiz(self, *, channel: ChannelRef, question_id: str, created_at: float) -> Post:
+    async def create_quiz(
+        self, *, channel: ChannelRef, question_id: str, created_at: float, user: str | None = None,
+        mode: str | None = None,
+    ) -> Post:
         post_id = await self._fetchval(
-            "INSERT INTO posts (platform, workspace, channel, kind, question_id, created_at) "
-            "VALUES ($1, $2, $3, 'quiz', $4, $5) RETURNING id",
-            channel.platform, channel.workspace, channel.channel, question_id, created_at,
+            "INSERT INTO posts (platform, workspace, channel, kind, question_id, created_at, user_id, mode) "
+            "VALUES ($1, $2, $3, 'quiz', $4, $5, $6, $7) RETURNING id",
+            channel.platform, channel.workspace, channel.channel, question_id, created_at, user, mode,
         )
-        return Post(id=post_id, channel=channel, kind="quiz", question_id=question_id, local_date=None, created_at=created_at)
+        return Post(id=post_id, channel=channel, kind="quiz", question_id=question_id, local_date=None,
+                    created_at=created_at, user=user, mode=mode)
+
+    async def served_questions(self, member: MemberRef, *, limit: int) -> list[tuple[str, float]]:
+        rows = await self._fetch(
+            "SELECT question_id, created_at FROM posts WHERE platform=$1 AND workspace=$2 AND user_id=$3 "
+            "ORDER BY id DESC LIMIT $4",
+            member.platform, member.workspace, member.user, limit,
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def get_post(self, post_id: int) -> Post | None:
         row = await self._fetchrow(f"SELECT {_POST_COLS} FROM posts WHERE id=$1", post_id)
@@ -337,12 +353,16 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump):
                 if stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)][0] == token
             ]
             await self._add_to_boards(conn, recorded)
-            await move_answer_cards(conn, recorded)
+            cards = await move_answer_cards(conn, recorded)
             days = await self._days_of(conn, {a.member for a, _, _ in batch})
         outcomes = []
         for a, token, _ in batch:
             got_token, choice = stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)]
-            outcomes.append(AnswerOutcome(recorded=got_token == token, choice=choice, days=days.get(a.member, ())))
+            first = got_token == token
+            outcomes.append(AnswerOutcome(
+                recorded=first, choice=choice, days=days.get(a.member, ()),
+                card=cards.get((a.member, a.question_id)) if first else None,
+            ))
         return outcomes
 
     async def _add_to_boards(self, conn: asyncpg.Connection, answers: list[AnswerIn]) -> None:

@@ -49,17 +49,23 @@ def _card_reads(member: MemberRef, reviews: list[tuple[str, bool, float]]) -> li
     return out
 
 
-def _card_writes(member: MemberRef, rows: list, reviews: list[tuple[str, bool, float]]) -> list[tuple]:
-    changed = schedule_many({r[0]: card_row(r) for r in rows}, reviews)
-    return [card_params(member, c) for c in changed.values()]
+def _card_writes(member: MemberRef, rows: list, reviews: list[tuple[str, bool, float]]) -> dict[str, CardState]:
+    return schedule_many({r[0]: card_row(r) for r in rows}, reviews)
 
 
-def move_cards_sync(db: sqlite3.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> None:
+Moved = dict[tuple[MemberRef, str], CardState]
+
+
+def move_cards_sync(db: sqlite3.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> Moved:
     """Inside the caller's transaction (the answer batch's writer thread): apply each member's
-    (question, correct, at) reviews in order."""
+    (question, correct, at) reviews in order; returns the cards as they are now."""
+    moved: Moved = {}
     for member, items in reviews.items():
         rows = [r for sql, params in _card_reads(member, items) for r in db.execute(sql, params)]
-        db.executemany(_UPSERT, _card_writes(member, rows, items))
+        changed = _card_writes(member, rows, items)
+        db.executemany(_UPSERT, [card_params(member, c) for c in changed.values()])
+        moved.update({(member, q): c for q, c in changed.items()})
+    return moved
 
 
 async def move_cards_async(db, member: MemberRef, reviews: list[tuple[str, bool, float]]) -> None:
@@ -67,7 +73,8 @@ async def move_cards_async(db, member: MemberRef, reviews: list[tuple[str, bool,
     rows = []
     for sql, params in _card_reads(member, reviews):
         rows += await (await db.execute(sql, params)).fetchall()
-    await db.executemany(_UPSERT, _card_writes(member, rows, reviews))
+    changed = _card_writes(member, rows, reviews)
+    await db.executemany(_UPSERT, [card_params(member, c) for c in changed.values()])
 
 
 def answer_reviews(answers: list[AnswerIn]) -> dict[MemberRef, list[tuple[str, bool, float]]]:

@@ -34,7 +34,7 @@ from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
-from storage.sqlite.cards import SQLiteCards, answer_reviews, move_cards_sync
+from storage.sqlite.cards import Moved, SQLiteCards, answer_reviews, move_cards_sync
 from storage.sqlite.exams import SQLiteExams
 
 log = logging.getLogger(__name__)
@@ -60,13 +60,17 @@ _LEVELS_UPSERT = (
 )
 
 _INSTALL_COLS = "platform, enterprise_id, team_id, user_id, installed_at, record"
-_POST_COLS = "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, failed"
+_POST_COLS = (
+    "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, "
+    "failed, user_id, mode"
+)
 
 
 def _post(row) -> Post:
     return Post(
         id=row[0], channel=ChannelRef(row[1], row[2], row[3]), kind=row[4], question_id=row[5], local_date=row[6],
         created_at=row[7], message_id=row[8], revealed_at=row[9], attempts=row[10], failed=bool(row[11]),
+        user=row[12], mode=row[13],
     )
 
 
@@ -330,17 +334,30 @@ class SQLiteStore(SQLiteExams, SQLiteCards):
             raise StoreError(str(exc)) from exc
         return _post(row), created
 
-    async def create_quiz(self, *, channel: ChannelRef, question_id: str, created_at: float) -> Post:
+    async def create_quiz(
+        self, *, channel: ChannelRef, question_id: str, created_at: float, user: str | None = None,
+        mode: str | None = None,
+    ) -> Post:
         try:
             async with self._tx() as db:
                 cur = await db.execute(
-                    "INSERT INTO posts (platform, workspace, channel, kind, question_id, created_at) VALUES (?, ?, ?, 'quiz', ?, ?)",
-                    (channel.platform, channel.workspace, channel.channel, question_id, created_at),
+                    "INSERT INTO posts (platform, workspace, channel, kind, question_id, created_at, user_id, mode) "
+                    "VALUES (?, ?, ?, 'quiz', ?, ?, ?, ?)",
+                    (channel.platform, channel.workspace, channel.channel, question_id, created_at, user, mode),
                 )
                 post_id = cur.lastrowid
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
-        return Post(id=post_id, channel=channel, kind="quiz", question_id=question_id, local_date=None, created_at=created_at)
+        return Post(id=post_id, channel=channel, kind="quiz", question_id=question_id, local_date=None,
+                    created_at=created_at, user=user, mode=mode)
+
+    async def served_questions(self, member: MemberRef, *, limit: int) -> list[tuple[str, float]]:
+        rows = await self._fetchall(
+            "SELECT question_id, created_at FROM posts WHERE platform=? AND workspace=? AND user_id=? "
+            "ORDER BY id DESC LIMIT ?",
+            (member.platform, member.workspace, member.user, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def get_post(self, post_id: int) -> Post | None:
         cached = self._cached(("post", post_id))
@@ -429,13 +446,17 @@ class SQLiteStore(SQLiteExams, SQLiteCards):
             # The whole transaction in one call to the writer thread: one wake-up of the event
             # loop per batch instead of one per statement.
             async with self._lock:
-                stored, days = await loop.run_in_executor(self._batch_thread, self._write_batch_sync, pairs)
+                stored, days, cards = await loop.run_in_executor(self._batch_thread, self._write_batch_sync, pairs)
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
         outcomes = []
         for a, token in pairs:
             got_token, choice = stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)]
-            outcomes.append(AnswerOutcome(recorded=got_token == token, choice=choice, days=days.get(a.member, ())))
+            first = got_token == token
+            outcomes.append(AnswerOutcome(
+                recorded=first, choice=choice, days=days.get(a.member, ()),
+                card=cards.get((a.member, a.question_id)) if first else None,
+            ))
         return outcomes
 
     def _open_batch_sync(self) -> sqlite3.Connection:
@@ -449,7 +470,7 @@ class SQLiteStore(SQLiteExams, SQLiteCards):
 
     def _write_batch_sync(
         self, pairs: list[tuple[AnswerIn, str]]
-    ) -> tuple[dict[tuple, tuple[str, str]], dict[MemberRef, tuple[str, ...]]]:
+    ) -> tuple[dict[tuple, tuple[str, str]], dict[MemberRef, tuple[str, ...]], Moved]:
         """In the writer thread: insert the rows, read back whose token stuck, move the boards and
         read the members' streak days, all in one transaction (rolled back whole on any error)."""
         db = self._batch_db
@@ -481,14 +502,14 @@ class SQLiteStore(SQLiteExams, SQLiteCards):
                 if stored[(a.post_id, a.member.platform, a.member.workspace, a.member.user)][0] == token
             ]
             self._add_to_boards(db, recorded)
-            move_cards_sync(db, answer_reviews(recorded))
+            cards = move_cards_sync(db, answer_reviews(recorded))
             days = self._days_of(db, {a.member for a, _ in pairs})
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return stored, days
+        return stored, days, cards
 
     @staticmethod
     def _add_to_boards(db: sqlite3.Connection, answers: list[AnswerIn]) -> None:

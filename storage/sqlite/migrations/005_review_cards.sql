@@ -33,5 +33,9 @@ CREATE TABLE review_reminders (
     PRIMARY KEY (platform, workspace, user_id)
 );
 
--- Quiz and review posts are private practice; a review post is a quiz post served by /dva review.
+-- Practice posts (kind 'quiz') remember whom they were served to and how ('review', 'quiz:<topic>',
+-- 'quiz:-'), so a quiz never repeats what it just served and an answer knows what Next means.
+ALTER TABLE posts ADD COLUMN user_id TEXT;
+ALTER TABLE posts ADD COLUMN mode TEXT;
+CREATE INDEX posts_served ON posts (platform, workspace, user_id, id) WHERE user_id IS NOT NULL;
 CREATE INDEX answers_member_time ON answers (platform, workspace, user_id, answered_at);
