@@ -4,7 +4,8 @@ Subscriptions in the store are the source of truth. Each active one gets two cro
 reveal, days by name, in the subscription's time zone); a sweep every minute catches what cron
 cannot: a post time inside a spring-forward gap (posted at the first valid minute after it), posts
 missed during downtime (within STUDYBOT_CATCHUP_HOURS), deliveries that did not finish (retried
-with backoff under a lease, at most `max_attempts`), and reveals that are due.
+with backoff under a lease, at most `max_attempts`), reveals that are due, and mock exams whose
+deadline passed while their members were away (scored, unanswered questions wrong).
 
 Exactly once comes from the store, not from the process: a post is claimed per (channel, local
 date) under a unique key, and a retry needs the post's expired delivery lease. So a cron job that
@@ -23,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.core import exam
 from bot.core.clock import Clock
 from bot.core.models import ChannelRef
 from bot.core.ports import Post, Poster, PostError, Subscription
@@ -153,6 +155,7 @@ class DailyScheduler:
                 log.exception("could not record the failure")
 
     async def sweep(self) -> None:
+        await self.close_exams()
         now = self.clock.now()
         if now.timestamp() - self._last_reload >= self.reload_seconds:
             await self.reload()
@@ -177,6 +180,16 @@ class DailyScheduler:
             self._guarded(self._reveal_if_due, key, posts) for key, posts in pending.items() if key in self._subs
         ])
         await self.retry_undelivered()
+
+    async def close_exams(self) -> None:
+        """Score the exams past their deadline; a failure is logged and never stops the sweep."""
+        try:
+            closed = await exam.close_expired(self.service)
+        except Exception:  # noqa: BLE001 - the daily posts must go out regardless
+            log.exception("closing expired exams failed")
+            return
+        if closed:
+            log.info("closed %d mock exam(s) at their deadline", len(closed))
 
     # ----- posting ------------------------------------------------------------------------
     def due_at(self, sub: Subscription, day: date) -> datetime | None:

@@ -328,6 +328,9 @@ async def test_report_numbers_equal_a_hand_count(real_service, store, clock, rea
     attempts = await store.member_attempts(ALICE, since=0)
     assert sorted((a.question_id, a.correct) for a in attempts) == sorted(
         (exam.items[i].question_id, rights[i]) for i in plan)
+    stats = await say(real_service, "/dva stats")
+    assert "Points: *0*. Answers: 0" in stats.text and "Review cards: 20" in stats.text
+    assert "an estimate from 20 answers" in stats.text  # readiness counts the exam's answers
 
 
 async def test_review_shows_every_question_wrong_and_flagged_first_in_pages(real_service, store, real_bank):

@@ -289,3 +289,42 @@ async def test_weekly_digest_precedes_the_first_post_of_the_week(bank, store, si
     await run_until(sim, [sched], datetime(2026, 3, 16, 8, 1, tzinfo=UTC))
     await sched.aclose()
     assert [p[1].title for p in poster.posts].count("Weekly digest") == 1
+
+
+async def test_the_sweep_scores_mock_exams_at_their_deadline(bank, store, sim):
+    """An exam left running is closed by the minute sweep once its deadline passes, even with no
+    subscription at all, and a failing close does not stop the daily posts."""
+    from bot.core.models import MemberRef
+
+    sim.set(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster, sweep=1)
+    who = MemberRef("fake", "W1", "U1")
+    await sched.service.handle_command(member=who, channel=ChannelRef("fake", "W1", "D1"), text="/dva exam short")
+    exam = await store.active_exam(who)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 7, 15, tzinfo=UTC))
+    assert (await store.get_exam(exam.id)).state == "active"  # 16 minutes for the small bank
+    await run_until(sim, [sched], datetime(2026, 3, 2, 7, 17, 30, tzinfo=UTC))
+    closed = await store.get_exam(exam.id)
+    assert closed.state == "expired" and closed.right == 0 and closed.closed_at == datetime(
+        2026, 3, 2, 7, 16, tzinfo=UTC).timestamp()  # the sweep on the deadline minute
+    await sched.aclose()
+
+
+async def test_a_failing_exam_sweep_does_not_stop_the_daily_post(bank, store, sim, monkeypatch):
+    from bot.core import exam
+
+    async def broken(service):
+        raise RuntimeError("exam store down")
+
+    monkeypatch.setattr(exam, "close_expired", broken)
+    sim.set(datetime(2026, 3, 2, 7, 59, tzinfo=UTC))
+    berlin = SUBS[0]
+    await store.put_subscription(berlin)
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 8, 5, tzinfo=UTC))
+    await sched.aclose()
+    assert len(poster.daily_posts()) == 1
