@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_db)
     from bot.bench.runner import add_arguments
 
-    bench = sub.add_parser("bench", help="measure the busiest minute: answers, leaderboard, lookup, fanout, start")
+    bench = sub.add_parser("bench", help="measure the busiest minute: answers, leaderboard, lookup, fanout, start, exam")
     add_arguments(bench)
     bench.set_defaults(func=_bench)
     return parser
