@@ -113,3 +113,33 @@ def test_health_command_reports_the_database(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bot.cli", "health"], capture_output=True, text=True, cwd=ROOT,
                          timeout=60, env={**env, "STUDYBOT_DATABASE_URL": f"sqlite:///{blocker / 'h.db'}"})
     assert bad.returncode == 1 and bad.stderr.startswith("unhealthy: database")
+
+
+def test_console_short_exam_by_commands_to_the_report(tmp_path):
+    """The small fixture bank: an exam of its 8 questions, navigated with `/dva exam ...` lines;
+    submit asks to confirm while some are unanswered, the report and the history follow."""
+    from tests.conftest import FIXTURE_BANK
+
+    db = tmp_path / "exam.db"
+    out = run_console(db, [
+        "/dva exam short", "/dva exam answer A", "/dva exam flag", "/dva exam back", "/dva exam next",
+        "/dva exam submit", "/dva exam submit now", "/dva exam next", "/dva exam history",
+    ], content_dir=FIXTURE_BANK)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "== Question 1 of 8 - 16:00 left ==" in text and "[Flag] [Next] [Submit exam]" in text
+    assert "[A]" not in text  # letters are typed, not pressed
+    assert "== Submit your exam? ==" in text and "Or type `/dva exam submit now`." in text
+    assert "== Mock exam report: short exam, 8 questions ==" in text and "Review answers" in text
+    assert "You have no exam running." in text
+    assert "short: " in text.split("== Your mock exams ==")[1]
+    report = text.split("== Mock exam report")[1]
+    before = text.split("== Mock exam report")[0]
+    from content.loader import load_bank
+
+    for q in load_bank(FIXTURE_BANK).questions:
+        assert q.explanation not in before and q.explanation not in report
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT state, total FROM exams").fetchall() == [("submitted", 8)]
+        assert conn.execute("SELECT COUNT(*) FROM review_cards").fetchone()[0] == 8
+        assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0

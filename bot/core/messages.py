@@ -59,7 +59,13 @@ class Message:
         parts += list(self.lines)
         if self.footer:
             parts.append(self.footer)
-        labels = [f"[{b.label}]" for b in self.buttons if not b.disabled and b.action != ACTION_ANSWER]
+        # Answer letters are typed, so neither a post's answer buttons nor a feature's letter
+        # buttons (the exam's) are listed as labels.
+        letters = {letter for letter, _ in self.options}
+        labels = [
+            f"[{b.label}]" for b in self.buttons
+            if not b.disabled and b.action != ACTION_ANSWER and b.label not in letters
+        ]
         if labels:
             parts.append(" ".join(labels))
         return "\n".join(parts)
