@@ -83,6 +83,12 @@ def said(callback: Recorded) -> str:
     return "\n".join(filter(None, [embed.get("title", ""), embed.get("description", "")]))
 
 
+def _last_dm(fake: FakeDiscord, user: str) -> dict:
+    """The newest message studybot sent to the member's DM channel, as Discord stored it."""
+    dm = fake.dm_channels[user]
+    return [m for m in fake.messages.values() if m["channel_id"] == dm][-1]
+
+
 def bold(text: str) -> str:
     return text.replace("*", "**")
 
@@ -91,16 +97,20 @@ async def test_every_subcommand_answers_privately(fake, adapter, store):
     help_text = said(await command(fake, "help"))
     assert bold(texts.HELP) == help_text
 
+    # Practice goes to the member's DMs; the slash command answers with a pointer.
     quiz = await command(fake, "quiz", options={"topic": "lambda"})
-    assert said(quiz).startswith("Practice: ")
-    buttons = quiz.body["data"]["components"][0]["components"]
+    assert said(quiz) == dtexts.SENT_TO_DM
+    dm = _last_dm(fake, ALICE)
+    assert dm["embeds"][0]["title"].startswith("Practice: ")
+    buttons = dm["components"][0]["components"]
     assert [b["label"] for b in buttons] == ["A", "B", "C", "D"]
     assert all(b["custom_id"].startswith("dva:answer:") for b in buttons)
 
     assert "Access-Control-Allow-Origin" in said(await command(fake, "scenario", options={"words": "cors error"}))
     assert said(await command(fake, "fact", options={"words": "zzzz qqqq"})) == texts.NO_MATCH.format(query="zzzz qqqq")
     assert "Current streak: **0** day(s)" in said(await command(fake, "streak"))
-    assert "Points: **0**. Answers: 0" in said(await command(fake, "stats"))
+    assert said(await command(fake, "stats")) == dtexts.SENT_TO_DM
+    assert "Points: **0**. Answers: 0" in _last_dm(fake, ALICE)["embeds"][0]["description"]
     board = said(await command(fake, "leaderboard", options={"period": "all", "scope": "workspace"}))
     assert board.startswith("Leaderboard, the workspace, all time")
 
@@ -112,16 +122,17 @@ async def test_every_subcommand_answers_privately(fake, adapter, store):
 
     assert said(await command(fake, "daily", "status")) == texts.NO_DAILY_HERE
     assert said(await command(fake, "daily", "off", permissions=MANAGE_SERVER)) == texts.NO_DAILY_HERE
-    # Nothing but interaction responses went out: lookups never post in the channel.
-    assert fake.calls("POST", "/channels/") == []
+    # Nothing but interaction responses and DMs went out: lookups never post in the channel.
+    assert fake.calls("POST", f"/channels/{CHANNEL}") == []
 
 
 async def test_quiz_on_a_multiple_response_topic_offers_a_select(fake, adapter):
-    quiz = await command(fake, "quiz", options={"topic": "sqs"})
-    select = quiz.body["data"]["components"][0]["components"][0]
+    await command(fake, "quiz", options={"topic": "sqs"})
+    dm = _last_dm(fake, ALICE)
+    select = dm["components"][0]["components"][0]
     assert select["type"] == 3 and select["min_values"] == select["max_values"] == 2
     assert [o["value"] for o in select["options"]] == ["A", "B", "C", "D", "E"]
-    assert "(Choose TWO.)" in said(quiz)
+    assert "(Choose TWO.)" in dm["embeds"][0]["description"]
 
 
 async def test_daily_on_by_a_server_manager_posts_the_confirmation_in_the_channel(fake, adapter, store):
@@ -197,10 +208,10 @@ async def test_autocomplete_offers_topics_and_time_zones(fake, adapter):
 
 async def test_slow_work_is_deferred_then_followed_up(fake, adapter):
     adapter.defer_after = 0  # as if the store were slow: the response must not wait for the core
-    first = await command(fake, "stats")
+    first = await command(fake, "streak")
     assert first.body == {"type": 5, "data": {"flags": 64}}
     followups = await fake.wait_for("POST", "/webhooks/")
-    assert followups[0].body["embeds"][0]["title"] == "Your stats"
+    assert followups[0].body["embeds"][0]["title"] == "Your streak"
 
 
 async def test_commands_sync_once_and_again_only_when_the_payload_changes(fake, service, store):
@@ -212,7 +223,8 @@ async def test_commands_sync_once_and_again_only_when_the_payload_changes(fake, 
         dva = uploaded[0].body[0]
         assert dva["name"] == "dva" and dva["contexts"] == [0] and dva["integration_types"] == [0]
         subcommands = {o["name"] for o in dva["options"]}
-        assert subcommands == {"help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily"}
+        assert subcommands == {"help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily",
+                               "review"}
         # A gateway reconnect (a new READY or RESUMED) does not re-sync.
         await fake.ask_to_reconnect()
         await fake.wait_identified()

@@ -17,7 +17,6 @@ from bot.adapters.slack.testing import (
     TEST_BOT_TOKEN,
     TEST_SECRET,
     SlackSender,
-    elements,
     http_settings,
     text_of,
 )
@@ -56,11 +55,9 @@ async def slack(adapter, fake):
 @pytest.mark.parametrize(("text", "expected"), [
     ("", "studybot: daily AWS DVA-C02 practice"),
     ("help", "/dva scenario &lt;words&gt;"),
-    ("quiz lambda", "Practice: "),
     ("scenario cors error", "Scenarios: cors error"),
     ("fact lambda timeout", "Exam facts: lambda timeout"),
     ("streak", "Current streak: *0* day(s)"),
-    ("stats", "Points: *0*. Answers: 0"),
     ("leaderboard month workspace", "Leaderboard, the workspace, this month"),
     ("leaderboard", "Leaderboard, this channel, this week"),
     ("timezone Asia/Tokyo", "Your time zone is now Asia/Tokyo."),
@@ -77,20 +74,6 @@ async def test_every_subcommand_is_acked_at_once_and_answered_ephemerally(slack,
     assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
     assert expected in text_of(reply)
     assert not fake.calls_to("chat.postMessage")
-
-
-async def test_quiz_question_is_ephemeral_to_the_asker_with_answer_buttons(slack, service):
-    await slack.command("quiz dynamodb", user="U2")
-    reply = await slack.reply()
-    assert reply["response_type"] == "ephemeral"
-    buttons = elements(reply, "button")
-    assert [b["text"]["text"] for b in buttons] == ["A", "B", "C", "D"]
-    post_id = int(buttons[0]["value"].split(":")[0])
-    post = await service.store.get_post(post_id)
-    assert post.kind == "quiz" and post.channel == CHANNEL
-    right = service.bank.by_id[post.question_id].key_text
-    await slack.click(next(b for b in buttons if b["text"]["text"] == right), user="U2", name="r2")
-    assert f"Right! {right} is correct." in text_of(await slack.reply("r2"))
 
 
 async def test_the_ack_does_not_wait_for_slow_work(slack, fake):

@@ -18,7 +18,7 @@ from bot.core import texts
 from bot.core.messages import ACTION_NEXT, ACTION_OPEN, VALUE_RE, Button, Message
 from bot.core.models import MemberRef, Question
 from bot.core.ports import AnswerOutcome, Post
-from bot.core.readiness import RECENT_DAYS, Readiness, pct, readiness, summary, table
+from bot.core.readiness import RECENT_DAYS, Readiness, pct, readiness, summary, table, weakest_tasks
 from bot.core.review import CardState, describe_interval, due_label
 from bot.core.timeutil import UsageError, local_date, parse_hhmm, zone
 
@@ -71,7 +71,7 @@ class Practice:
         return {p.question_id for p in posts
                 if p.channel.platform == member.platform and p.channel.workspace == member.workspace}
 
-    async def pick_quiz(self, member: MemberRef, questions: list[Question]) -> Question:
+    async def pick_quiz(self, member: MemberRef, questions: list[Question], blocked: set[str]) -> Question:
         """Never the question served last; unseen questions first (in a member-specific shuffle),
         then the ones seen longest ago, then the ones last answered wrong."""
         cards = await self.store.member_cards(member)
@@ -79,7 +79,6 @@ class Practice:
         served_at: dict[str, float] = {}
         for qid, at in served:
             served_at.setdefault(qid, at)
-        blocked = await self._blocked(member)
         pool = [q for q in questions if q.id not in blocked] or questions
         if served and len(pool) > 1:
             pool = [q for q in pool if q.id != served[0][0]]
@@ -95,30 +94,39 @@ class Practice:
 
         return min(pool, key=rank)
 
-    async def weakest_questions(self, member: MemberRef) -> tuple[list[Question], str]:
-        """The questions of one of the member's three weakest tasks (unpractised counts as weakest)."""
-        r = await self.readiness_of(member)
-        served = await self.store.served_questions(member, limit=1)
-        choices = [row for row in r.weakest if any(q.task == row.id for q in self.bank.practice_questions)]
-        if not choices:
+    async def weakest_questions(self, member: MemberRef, blocked: set[str]) -> tuple[list[Question], str]:
+        """The questions of one of the member's three weakest tasks (unpractised counts as weakest),
+        among the tasks that have a question to serve."""
+        servable: dict[str, list[Question]] = {}
+        for q in self.bank.practice_questions:
+            if q.id not in blocked:
+                servable.setdefault(q.task, []).append(q)
+        if not servable:
             return list(self.bank.practice_questions), ""
+        r = await self.readiness_of(member)
+        weakest = weakest_tasks(tuple(row for row in r.tasks if row.id in servable))
+        floor = weakest[0].accuracy or 0.0
+        # The weakest, and those of the three within 10 points of it (an unpractised task is 0 %).
+        choices = [row for row in weakest if (row.accuracy or 0.0) <= floor + 0.1]
+        served = await self.store.served_questions(member, limit=1)
         # Rotate through the weakest three so a run of quizzes is not one task only.
         seed = f"{member.user}|{served[0][1] if served else 0}"
         task = min(choices, key=lambda row: _rank_seed(seed, row.id))
-        return [q for q in self.bank.practice_questions if q.task == task.id], task.id
+        return servable[task.id], task.id
 
     # ----- quiz ------------------------------------------------------------------------------
     async def quiz_command(self, req: Request, args: tuple[str, ...]) -> Message:
         return await self.serve_quiz(req, " ".join(args))
 
     async def serve_quiz(self, req: Request, topic: str) -> Message:
+        blocked = await self._blocked(req.member)
         if topic.strip():
             questions = self.service.topic_questions(topic)
             label = ""
         else:
-            questions, task = await self.weakest_questions(req.member)
+            questions, task = await self.weakest_questions(req.member, blocked)
             label = f" (your weakest area: {task})" if task else ""
-        question = await self.pick_quiz(req.member, questions)
+        question = await self.pick_quiz(req.member, questions, blocked)
         post = await self.store.create_quiz(
             channel=req.channel, question_id=question.id, created_at=self._now(), user=req.member.user,
             mode=quiz_mode(topic),
@@ -285,6 +293,35 @@ class Practice:
         return Message(
             title=title, text="\n".join(head), lines=self._tables(r), private=True,
             buttons=_stats_buttons(due),
+        )
+
+    async def home(self, member: MemberRef) -> Message:
+        """The member's home (Slack's App Home tab): streak, points, due reviews, readiness by
+        domain, and the ways in."""
+        tz, _ = await self.service.member_timezone(member, None)
+        points, answers, _ = await self.store.member_points(member)
+        streak = await self.service.streak(member, tz)
+        now = self._now()
+        cards, due, next_due = await self.store.card_summary(member, now=now)
+        r = await self.readiness_of(member)
+        if due:
+            reviews = f"*{due}* review card{'s' if due != 1 else ''} due now."
+        elif next_due:
+            reviews = f"No reviews due; the next one is due {due_label(next_due, now)}."
+        else:
+            reviews = "No review cards yet: answer questions and the ones you miss come back here."
+        lines = tuple(
+            f"Domain {d.id} {d.name} ({d.weight} % of the exam): "
+            + (f"{pct(d.accuracy)} of {d.answered}" if d.answered else "not practised yet")
+            for d in r.domains
+        )
+        return Message(
+            title="Your DVA-C02 study",
+            text=f"Streak: *{streak.current}* day{'s' if streak.current != 1 else ''} (best {streak.best}). "
+            f"Points: *{points}* from {answers} answer{'s' if answers != 1 else ''}.\n{reviews}\n{summary(r)}",
+            lines=lines, private=True,
+            buttons=(Button("Review", ACTION_OPEN, REVIEW), Button("Quiz", ACTION_OPEN, QUIZ),
+                     Button("Stats", ACTION_OPEN, "stats")),
         )
 
     async def group_stats(self, req: Request) -> Message:

@@ -154,6 +154,11 @@ class StudyService:
                 return await self.daily_command(channel=channel, args=cmd.args, is_admin=is_admin, member=member)
         raise UsageError(texts.HELP)  # pragma: no cover - parse() only returns known names
 
+    async def home(self, member: MemberRef) -> Message:
+        """The member's home screen (Slack's App Home): see bot/core/practice.py."""
+        assert self.practice is not None
+        return await self.practice.home(member)
+
     # ----- lookups ------------------------------------------------------------------------
     def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Hit]:
         return self.lookup.search(query, kind=kind, limit=limit)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
 
 import aiohttp
 import discord
@@ -21,10 +22,11 @@ from discord import app_commands
 from bot.adapters.common import Coalescer
 from bot.adapters.discord import texts
 from bot.adapters.discord.commands import build_dva_group
-from bot.adapters.discord.components import AnswerButton, AnswerSelect
+from bot.adapters.discord.components import ActionButton, ActionSelect, AnswerButton, AnswerSelect
 from bot.adapters.discord.permissions import missing_permissions
 from bot.adapters.discord.render import render
 from bot.config import ConfigError, Settings
+from bot.core import texts as core_texts
 from bot.core.messages import Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
@@ -80,7 +82,7 @@ class StudyClient(discord.AutoShardedClient):
         self.tree = app_commands.CommandTree(self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AnswerButton, AnswerSelect)
+        self.add_dynamic_items(AnswerButton, AnswerSelect, ActionButton, ActionSelect)
 
 
 class DiscordAdapter:
@@ -102,6 +104,7 @@ class DiscordAdapter:
         self.client: StudyClient | None = None
         self._gateway: asyncio.Task | None = None
         self._coalescer = Coalescer(self.refresh_post, interval=refresh_interval)
+        self._told_dm_closed: set[MemberRef] = set()
         service.on_answer(self._answer_recorded)
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -207,20 +210,20 @@ class DiscordAdapter:
             raise PostError(reason, permanent=False) from exc
 
     async def post(self, channel: ChannelRef, message: Message) -> str:
-        embed, view = render(message)
+        embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
         async with self._edge("post", channel):
             sent = await self._messageable(channel).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
         return str(sent.id)
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
-        embed, view = render(message)
+        embed, view = render(message, guild=channel.workspace)
         async with self._edge("update", channel):
             # view=None removes components, which is what an update without buttons means.
             await self._messageable(channel).get_partial_message(int(message_id)).edit(embed=embed, view=view)
 
     async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
-        embed, view = render(message)
+        embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
         reference = discord.MessageReference(
             message_id=int(message_id), channel_id=int(channel.channel), guild_id=int(channel.workspace),
@@ -259,6 +262,8 @@ class DiscordAdapter:
 
         async def work() -> Message:
             message = await self.service.handle_command(member=member, channel=channel, text=text, is_admin=is_admin)
+            if message.private:
+                return await self._to_dm(interaction, member, message)
             if message.ephemeral:
                 return message
             return await self._publish(interaction, channel=channel, message=message, subscribing=subscribing)
@@ -268,12 +273,55 @@ class DiscordAdapter:
     async def answer_clicked(self, interaction: discord.Interaction, *, post_id: int, raw_choice: str) -> None:
         found = refs(interaction)
         if found is None:
-            await self._reply(interaction, Message(text=texts.SERVER_ONLY))
-            return
+            # A click in the member's DM: the post says whose practice it is and in which server.
+            post = await self.service.store.get_post(post_id) if interaction.guild_id is None else None
+            if post is None or post.user != str(interaction.user.id) or post.channel.platform != PLATFORM:
+                await self._reply(interaction, Message(text=texts.SERVER_ONLY))
+                return
+            found = MemberRef(PLATFORM, post.channel.workspace, post.user), post.channel
         member, channel = found
         await self._respond(
             interaction, self.service.answer(member=member, post_id=post_id, raw_choice=raw_choice), channel=channel
         )
+
+    async def action_clicked(
+        self, interaction: discord.Interaction, *, action: str, guild: str, value: str, picked: str
+    ) -> None:
+        """A feature module's button or select (Next, Review, the exam), in a server or in the DM."""
+        if interaction.guild_id is not None and str(interaction.guild_id) != guild:
+            await self._reply(interaction, Message(text=core_texts.EXPIRED))
+            return
+        member = MemberRef(PLATFORM, guild, str(interaction.user.id))
+        channel = ChannelRef(PLATFORM, guild, str(interaction.channel_id or ""))
+        await self._respond(interaction, self.service.handle_action(
+            member=member, channel=channel, action=action, value=value, picked=picked,
+        ), channel=channel)
+
+    # ----- the member's direct messages -----------------------------------------------------
+    async def send_private(self, member: MemberRef, message: Message) -> str:
+        """Send a message to the member's DMs; PostError (permanent for closed DMs, code 50007)."""
+        client = self._require_client()
+        where = ChannelRef(PLATFORM, member.workspace, f"dm:{member.user}")
+        embed, view = render(message, guild=member.workspace)
+        extra = {"view": view} if view is not None else {}
+        async with self._edge("dm", where):
+            dm = await client.create_dm(discord.Object(id=int(member.user)))
+            sent = await dm.send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+        return str(sent.id)
+
+    async def _to_dm(self, interaction: discord.Interaction, member: MemberRef, message: Message) -> Message:
+        """Deliver a private session's message in the member's DMs, answering the interaction with a
+        pointer; with DMs closed, the message itself comes back as the ephemeral reply, and the
+        member is told why once (per process)."""
+        try:
+            await self.send_private(member, message)
+        except PostError as exc:
+            if member in self._told_dm_closed:
+                return message
+            self._told_dm_closed.add(member)
+            note = texts.DM_CLOSED if "50007" in exc.reason else texts.DM_FAILED.format(reason=exc.reason)
+            return replace(message, footer=" ".join(filter(None, [message.footer, note])))
+        return Message(text=texts.SENT_TO_DM)
 
     async def _publish(
         self, interaction: discord.Interaction, *, channel: ChannelRef, message: Message, subscribing: bool
@@ -316,12 +364,17 @@ class DiscordAdapter:
     async def _reply(
         self, interaction: discord.Interaction, message: Message, *, channel: ChannelRef | None = None
     ) -> None:
-        embed, view = render(message)
-        kwargs: dict = {"embed": embed, "ephemeral": True, "allowed_mentions": NO_MENTIONS}
+        guild = channel.workspace if channel is not None else None
+        embed, view = render(message, guild=guild)
+        # In the member's DM a session's messages stay (not ephemeral); in a server they are private.
+        in_dm = interaction.guild_id is None and message.private
+        kwargs: dict = {"embed": embed, "ephemeral": not in_dm, "allowed_mentions": NO_MENTIONS}
         if view is not None:
             kwargs["view"] = view
         try:
-            if interaction.response.is_done():
+            if message.replace and not interaction.response.is_done() and interaction.message is not None:
+                await interaction.response.edit_message(embed=embed, view=view)
+            elif interaction.response.is_done():
                 await interaction.followup.send(**kwargs)
             else:
                 await interaction.response.send_message(**kwargs)

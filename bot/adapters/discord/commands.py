@@ -88,9 +88,32 @@ def build_dva_group(runner: CommandRunner, *, bank: Bank) -> app_commands.Group:
     async def streak(interaction: discord.Interaction) -> None:
         await runner.run_command(interaction, "streak")
 
-    @dva.command(name="stats", description="Your points and accuracy")
-    async def stats(interaction: discord.Interaction) -> None:
-        await runner.run_command(interaction, "stats")
+    @dva.command(name="stats", description="Your points, streak and readiness by domain (in your DMs)")
+    @app_commands.describe(
+        scope="yours (default) or the group's in this channel", member="Another member's (Manage Server)",
+    )
+    async def stats(
+        interaction: discord.Interaction, scope: Literal["mine", "group"] | None = None,
+        member: discord.Member | None = None,
+    ) -> None:
+        if member is not None:
+            await runner.run_command(interaction, f"stats <@{member.id}>")
+        else:
+            await runner.run_command(interaction, "stats group" if scope == "group" else "stats")
+
+    review = app_commands.Group(name="review", description="Spaced review of the questions you missed", parent=dva)
+
+    @review.command(name="next", description="The most overdue question you missed, in your DMs")
+    async def review_next(interaction: discord.Interaction) -> None:
+        await runner.run_command(interaction, "review")
+
+    @review.command(name="remind", description="One DM a day when reviews are due (or off)")
+    @app_commands.describe(state="on or off", time="HH:MM in your time zone (with on)")
+    async def review_remind(
+        interaction: discord.Interaction, state: Literal["on", "off"], time: Time | None = None,
+    ) -> None:
+        words = ["review", "remind", state] + ([time] if state == "on" and time else [])
+        await runner.run_command(interaction, " ".join(words))
 
     @dva.command(name="leaderboard", description="The rankings; you always see your own")
     @app_commands.describe(period="Which points count (default: this week)", scope="Where (default: this channel)")

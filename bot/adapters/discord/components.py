@@ -17,10 +17,19 @@ CUSTOM_ID_LIMIT = 100
 _POST = r"[0-9]{1,19}"
 BUTTON_TEMPLATE = re.compile(rf"dva:{ACTION_ANSWER}:(?P<value>{_POST}:[A-H]{{1,8}})")
 SELECT_TEMPLATE = re.compile(rf"dva:pick:(?P<post>{_POST})")
+# A feature module's button or select: the action, the server (so a click in a DM, which carries no
+# server, still knows whose study it is) and the value: at most 4 + 12 + 1 + 20 + 1 + 60 = 98 chars.
+_ACTION = r"(?P<action>[a-z]{2,12})@(?P<guild>[0-9]{1,20}):(?P<value>[A-Za-z0-9:_.\-]{1,60})"
+ACTION_TEMPLATE = re.compile(rf"dva:{_ACTION}")
+ACTION_SELECT_TEMPLATE = re.compile(rf"dvp:{_ACTION}")
 
 
 class AnswerHandler(Protocol):
     async def answer_clicked(self, interaction: discord.Interaction, *, post_id: int, raw_choice: str) -> None: ...
+
+    async def action_clicked(
+        self, interaction: discord.Interaction, *, action: str, guild: str, value: str, picked: str
+    ) -> None: ...
 
 
 def handler_of(interaction: discord.Interaction) -> AnswerHandler:
@@ -84,3 +93,57 @@ class AnswerSelect(DynamicItem[discord.ui.Select], template=SELECT_TEMPLATE):
         values = (interaction.data or {}).get("values", [])
         raw = " ".join(str(v) for v in values)
         await handler_of(interaction).answer_clicked(interaction, post_id=self.post_id, raw_choice=raw)
+
+
+def action_custom_id(action: str, guild: str, value: str, *, select: bool = False) -> str:
+    return f"{'dvp' if select else 'dva'}:{action}@{guild}:{value}"
+
+
+class ActionButton(DynamicItem[discord.ui.Button], template=ACTION_TEMPLATE):
+    """A feature module's button (Next, Review, the exam's Flag/Back/Next...)."""
+
+    def __init__(self, action: str, guild: str, value: str, *, label: str | None = None, disabled: bool = False) -> None:
+        super().__init__(discord.ui.Button(
+            label=label or action, style=discord.ButtonStyle.secondary, disabled=disabled,
+            custom_id=action_custom_id(action, guild, value),
+        ))
+        self.action, self.guild, self.value = action, guild, value
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ActionButton:
+        return cls(match["action"], match["guild"], match["value"], label=getattr(item, "label", None))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await handler_of(interaction).action_clicked(
+            interaction, action=self.action, guild=self.guild, value=self.value, picked=""
+        )
+
+
+class ActionSelect(DynamicItem[discord.ui.Select], template=ACTION_SELECT_TEMPLATE):
+    """A feature module's multiple-response question: the picked letters go to its action."""
+
+    def __init__(
+        self, action: str, guild: str, value: str, *, options: list[discord.SelectOption], choose: int,
+        placeholder: str | None = None,
+    ) -> None:
+        super().__init__(discord.ui.Select(
+            custom_id=action_custom_id(action, guild, value, select=True), options=options, min_values=choose,
+            max_values=choose, placeholder=placeholder,
+        ))
+        self.action, self.guild, self.value = action, guild, value
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ActionSelect:
+        return cls(match["action"], match["guild"], match["value"], options=list(getattr(item, "options", [])),
+                   choose=getattr(item, "min_values", 1))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = (interaction.data or {}).get("values", [])
+        await handler_of(interaction).action_clicked(
+            interaction, action=self.action, guild=self.guild, value=self.value,
+            picked="".join(str(v) for v in values)[:16],
+        )

@@ -44,6 +44,8 @@ def user(user_id: int, name: str, *, bot: bool = False) -> dict:
 
 class FakeDiscord:
     def __init__(self, *, application_id: int = APPLICATION_ID, bot_id: int = BOT_ID) -> None:
+        self.dm_channels: dict[str, str] = {}  # user id -> the id of their DM channel with the bot
+        self.closed_dms: set[str] = set()  # users who do not accept DMs (Discord code 50007)
         self.application_id = application_id
         self.bot = user(bot_id, "studybot", bot=True)
         self.requests: list[Recorded] = []
@@ -166,7 +168,14 @@ class FakeDiscord:
                      "type": cmd.get("type", 1), **({"guild_id": guild} if guild else {})}
                     for cmd in body
                 ])
+            case "POST", ["users", "@me", "channels"]:
+                recipient = str(body.get("recipient_id"))
+                channel = self.dm_channels.setdefault(recipient, self.next_id())
+                return _json({"id": channel, "type": 1, "last_message_id": None, "flags": 0,
+                              "recipients": [user(int(recipient), f"member{recipient}")]})
             case "POST", ["channels", channel, "messages"]:
+                if any(channel == dm and who in self.closed_dms for who, dm in self.dm_channels.items()):
+                    return self._error(403, 50007, "Cannot send messages to this user")
                 return self._refused(channel) or _json(self.message(channel, body))
             case "PATCH", ["channels", channel, "messages", message_id]:
                 refused = self._refused(channel)
@@ -290,13 +299,21 @@ class FakeDiscord:
                                  channel_type=channel_type)
 
     def component(
-        self, message: dict, custom_id: str, *, values: list[str] | None = None, guild_id: str,
+        self, message: dict, custom_id: str, *, values: list[str] | None = None, guild_id: str | None,
         user_id: str, permissions: int = 0, app_permissions: int = 0,
     ) -> dict:
-        """A click on a button (or a select submit when `values` is given) of a message studybot sent."""
+        """A click on a button (or a select submit when `values` is given) of a message studybot sent;
+        `guild_id` None: a click in the member's DM with the bot (no server, no member object)."""
         data = {"custom_id": custom_id, "component_type": 3 if values is not None else 2}
         if values is not None:
             data["values"] = values
-        return self._interaction(kind=3, data=data, guild_id=guild_id, channel_id=message["channel_id"],
-                                 user_id=user_id, permissions=permissions, app_permissions=app_permissions,
-                                 channel_type=0, message=message)
+        payload = self._interaction(kind=3, data=data, guild_id=guild_id or "0", channel_id=message["channel_id"],
+                                    user_id=user_id, permissions=permissions, app_permissions=app_permissions,
+                                    channel_type=0 if guild_id else 1, message=message)
+        if guild_id is None:
+            payload.pop("guild_id")
+            payload["user"] = payload.pop("member")["user"]
+            payload["context"] = 1
+            payload["channel"] = {"id": message["channel_id"], "type": 1, "flags": 0,
+                                  "recipients": [user(int(user_id), f"member{user_id}")]}
+        return payload

@@ -10,8 +10,8 @@ import re
 
 import discord
 
-from bot.adapters.discord.components import AnswerButton, AnswerSelect
-from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
+from bot.adapters.discord.components import ActionButton, ActionSelect, AnswerButton, AnswerSelect
+from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value, valid_action
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits and the component docs
 EMBED_TITLE = 256
@@ -82,22 +82,32 @@ def embed_for(message: Message) -> discord.Embed:
     return embed
 
 
-def view_for(message: Message) -> discord.ui.View | None:
-    """The answer components of a message, or None when it has none (a reply, a lookup)."""
+def view_for(message: Message, *, guild: str | None = None) -> discord.ui.View | None:
+    """The components of a message, or None when it has none (a reply, a lookup). Feature buttons
+    (Next, the exam's) carry `guild`, the member's server, and are left out without it."""
     items: list[discord.ui.Item] = []
+    options = [
+        discord.SelectOption(label=clip(f"{letter}. {text}", SELECT_LABEL), value=letter)
+        for letter, text in message.options[:SELECT_OPTIONS]
+    ]
+    placeholder = clip(f"Pick {message.choose} options", SELECT_PLACEHOLDER)
+    if message.choose > 1 and message.options and message.answer_to and guild:
+        action, value = message.answer_to
+        items.append(ActionSelect(action, guild, value, options=options, choose=message.choose, placeholder=placeholder))
     for button in message.buttons:
-        parsed = parse_answer_value(button.value) if button.action == ACTION_ANSWER else None
+        if button.action != ACTION_ANSWER:
+            if guild and valid_action(button.action, button.value):
+                items.append(ActionButton(button.action, guild, button.value, label=clip(button.label, BUTTON_LABEL),
+                                          disabled=button.disabled))
+            continue
+        parsed = parse_answer_value(button.value)
         if parsed is None:
             continue
         post_id, letters = parsed
         items.append(AnswerButton(post_id, letters, label=clip(button.label, BUTTON_LABEL), disabled=button.disabled))
-    if not items and message.choose > 1 and message.options and message.post_id is not None:
-        options = [
-            discord.SelectOption(label=clip(f"{letter}. {text}", SELECT_LABEL), value=letter)
-            for letter, text in message.options[:SELECT_OPTIONS]
-        ]
-        placeholder = clip(f"Pick {message.choose} options", SELECT_PLACEHOLDER)
-        items.append(AnswerSelect(message.post_id, options=options, choose=message.choose, placeholder=placeholder))
+    if (not any(isinstance(i, AnswerButton | ActionSelect) for i in items) and message.choose > 1
+            and message.options and message.post_id is not None and not message.answer_to):
+        items.insert(0, AnswerSelect(message.post_id, options=options, choose=message.choose, placeholder=placeholder))
     if not items:
         return None
     view = discord.ui.View(timeout=None)
@@ -106,5 +116,5 @@ def view_for(message: Message) -> discord.ui.View | None:
     return view
 
 
-def render(message: Message) -> tuple[discord.Embed, discord.ui.View | None]:
-    return embed_for(message), view_for(message)
+def render(message: Message, *, guild: str | None = None) -> tuple[discord.Embed, discord.ui.View | None]:
+    return embed_for(message), view_for(message, guild=guild)

@@ -16,3 +16,9 @@ CANNOT_POST = (
 )
 NOT_POSTED_NOW = "(I could not post this in the channel just now: {reason}. Nothing else is affected.)"
 NOT_SAVED = "The schedule is saved but paused until I can post here; `/dva daily status` shows the problem."
+SENT_TO_DM = "Sent to your DMs with studybot: your review, quizzes and stats stay there."
+DM_CLOSED = (
+    "(Your DMs are closed to studybot, so this is shown here privately and vanishes on reload. To keep your "
+    "sessions, allow direct messages from server members: Server settings > Privacy, or the bot's profile.)"
+)
+DM_FAILED = "(I could not send this to your DMs just now ({reason}), so it is shown here privately.)"

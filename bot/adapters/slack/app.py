@@ -14,7 +14,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 from aiohttp import web
@@ -27,8 +27,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.common import Coalescer
 from bot.adapters.slack import texts
 from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check_oauth_settings, oauth_flow
-from bot.adapters.slack.poster import PLATFORM, SlackPoster, api_error_code, web_client
-from bot.adapters.slack.render import PICK_ACTION, SUBMIT_ACTION, picked_letters, render
+from bot.adapters.slack.poster import PLATFORM, TRANSIENT, SlackPoster, api_error_code, web_client
+from bot.adapters.slack.render import (
+    GENERIC_SUBMIT,
+    PICK_ACTION,
+    SUBMIT_ACTION,
+    picked_letters,
+    render,
+    ticked_letters,
+)
 from bot.config import ConfigError, Settings
 from bot.core import texts as core_texts
 from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
@@ -43,6 +50,8 @@ HEALTH_PATH = "/healthz"
 PROFILE_TIMEOUT = 1.5  # seconds a click may wait for the member's profile (the answer must be quick)
 COMMAND_PROFILE_TIMEOUT = 10.0  # a command's reply may wait longer (response_url stays valid 30 min)
 NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
+HOME_BLOCKS = 100  # Slack's limit for a Home tab view
+DM_CACHE = 10_000  # members whose DM channel id is remembered
 
 # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
 # app gets our configured client; that warning is noise, every other Bolt log passes.
@@ -59,6 +68,16 @@ class Profile:
 def unescape(text: str) -> str:
     """Slack sends &, < and > in command text as entities; the core wants the characters."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _channel_id(body: dict) -> str | None:
+    """Where a click happened: the channel (or DM) of the message; None for the App Home tab."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return str(channel) if channel else None
+
+
+def _in_dm(body: dict) -> bool:
+    return (_channel_id(body) or "").startswith("D")
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -94,6 +113,7 @@ class SlackAdapter:
         self._inflight: set[asyncio.Task] = set()
         self._tz_adopted: set[MemberRef] = set()
         self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        self._dm_channels: OrderedDict[MemberRef, str] = OrderedDict()
         service.on_answer(self._on_answer_recorded)
 
     @property
@@ -317,6 +337,11 @@ class SlackAdapter:
         app.action(re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$"))(self._on_answer_click)
         app.action(SUBMIT_ACTION)(self._on_submit)
         app.action(PICK_ACTION)(self._on_pick)
+        # Every other button: a feature module's action (Next, Review, the exam's navigation).
+        app.action(re.compile(rf"^(?!{re.escape(ACTION_ANSWER)}:)[a-z]{{2,12}}:(\d{{1,3}}|{GENERIC_SUBMIT})$"))(
+            self._on_action
+        )
+        app.event("app_home_opened")(self._on_home_opened)
         return app
 
     @contextlib.asynccontextmanager
@@ -347,6 +372,10 @@ class SlackAdapter:
             message = await self.service.handle_command(
                 member=member, channel=channel, text=text, is_admin=profile.is_admin
             )
+            if message.private:
+                await self._deliver_private(respond=respond, client=client, member=member, channel=channel,
+                                            message=message)
+                return
             await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
 
     async def _on_answer_click(self, ack, body: dict, action: dict, context, respond, client) -> None:
@@ -357,7 +386,7 @@ class SlackAdapter:
                 await self._respond(respond, Message(text=core_texts.EXPIRED))
                 return
             await self._answer(respond=respond, client=client, member=self._member(body, context), post_id=parsed[0],
-                               raw=parsed[1])
+                               raw=parsed[1], in_dm=_in_dm(body))
 
     async def _on_submit(self, ack, body: dict, action: dict, context, respond, client) -> None:
         await ack()
@@ -371,7 +400,7 @@ class SlackAdapter:
                 await self._respond(respond, Message(text=texts.NOTHING_TICKED))
                 return
             await self._answer(respond=respond, client=client, member=self._member(body, context), post_id=int(value),
-                               raw=letters)
+                               raw=letters, in_dm=_in_dm(body))
 
     async def _on_pick(self, ack) -> None:
         await ack()  # ticking a box only changes the state sent with Submit
@@ -380,13 +409,107 @@ class SlackAdapter:
         team = context.team_id or context.enterprise_id or (body.get("team") or {}).get("id", "")
         return MemberRef(PLATFORM, team, context.user_id or body["user"]["id"])
 
-    async def _answer(self, *, respond, client: AsyncWebClient, member: MemberRef, post_id: int, raw: str) -> None:
+    async def _answer(
+        self, *, respond, client: AsyncWebClient, member: MemberRef, post_id: int, raw: str, in_dm: bool = False
+    ) -> None:
         if member not in self._tz_adopted:
             # Only the first click of a member in this process asks Slack for the profile time zone.
             profile = await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
             await self.service.remember_platform_timezone(member, profile.tz)
             self._tz_adopted.add(member)
-        await self._respond(respond, await self.service.answer(member=member, post_id=post_id, raw_choice=raw))
+        message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw)
+        # In the member's DM the feedback stays (a lasting session); in a channel it is private.
+        await self._respond(respond, message, lasting=in_dm and message.private)
+
+    async def _on_action(self, ack, body: dict, action: dict, context, respond, client) -> None:
+        """A feature module's button: Next, App Home's Review/Quiz/Stats, the exam's navigation."""
+        await ack()
+        async with self._tracked(respond):
+            member = self._member(body, context)
+            name, _, suffix = str(action.get("action_id", "")).partition(":")
+            value = str(action.get("value") or "")
+            picked = ""
+            if suffix == GENERIC_SUBMIT:
+                picked = ticked_letters((body.get("state") or {}).get("values") or {}, value)
+                if not picked:
+                    await self._respond(respond, Message(text=texts.NOTHING_TICKED))
+                    return
+            where = _channel_id(body)
+            channel = ChannelRef(PLATFORM, member.workspace, where or "")
+            message = await self.service.handle_action(
+                member=member, channel=channel, action=name, value=value, picked=picked,
+            )
+            if where is None or respond is None or not body.get("response_url"):
+                # From the App Home tab: no message to answer under; the session goes on in the DM.
+                await self._deliver_private(respond=None, client=client, member=member, channel=channel, message=message)
+                return
+            await self._respond(respond, message, lasting=_in_dm(body) and message.private)
+
+    async def _on_home_opened(self, event: dict, context, client) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        team = context.team_id or context.enterprise_id or ""
+        member = MemberRef(PLATFORM, team, str(event.get("user") or context.user_id or ""))
+        if not member.user:
+            return
+        try:
+            message = await self.service.home(member)
+            blocks = render(message).blocks[:HOME_BLOCKS]
+            await client.views_publish(user_id=member.user, view={"type": "home", "blocks": blocks})
+        except SlackApiError as exc:
+            log.warning("views.publish failed: %s", api_error_code(exc), extra={"platform": PLATFORM})
+        except (*NETWORK_ERRORS, StudybotError) as exc:
+            log.warning("App Home not published: %s", type(exc).__name__, extra={"platform": PLATFORM})
+
+    # ----- the member's direct messages ---------------------------------------------------
+    async def _dm_channel(self, member: MemberRef, client: AsyncWebClient) -> str:
+        """The id of the member's DM with the bot (conversations.open, scope im:write), cached."""
+        cached = self._dm_channels.get(member)
+        if cached:
+            self._dm_channels.move_to_end(member)
+            return cached
+        response = await client.conversations_open(users=member.user)
+        channel = str((response.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise PostError("conversations.open returned no channel", permanent=False)
+        self._dm_channels[member] = channel
+        while len(self._dm_channels) > DM_CACHE:
+            self._dm_channels.popitem(last=False)
+        return channel
+
+    async def send_private(self, member: MemberRef, message: Message, *, client: AsyncWebClient | None = None) -> str:
+        """Post a message in the member's DM with the bot; PostError when Slack refuses."""
+        if client is None:
+            poster = await self._poster_for(ChannelRef(PLATFORM, member.workspace, ""))
+            client = poster.client
+        try:
+            dm = await self._dm_channel(member, client)
+        except SlackApiError as exc:
+            code = api_error_code(exc)
+            log.warning("conversations.open failed: %s", code, extra={"platform": PLATFORM})
+            raise PostError(code, permanent=code not in TRANSIENT) from exc
+        except NETWORK_ERRORS as exc:
+            raise PostError(f"network error ({type(exc).__name__})", permanent=False) from exc
+        return await SlackPoster(client).post(ChannelRef(PLATFORM, member.workspace, dm), message)
+
+    async def _deliver_private(
+        self, *, respond, client: AsyncWebClient, member: MemberRef, channel: ChannelRef, message: Message
+    ) -> None:
+        """A private session's message: in the DM it stays; from a channel it goes to the DM with a
+        one-line pointer, or, when the DM cannot be used, ephemerally with the reason."""
+        if channel.channel.startswith("D") and respond is not None:
+            await self._respond(respond, message, lasting=True)
+            return
+        try:
+            await self.send_private(member, message, client=client)
+        except PostError as exc:
+            if respond is not None:
+                await self._respond(respond, replace(
+                    message, footer=" ".join(filter(None, [message.footer, texts.NO_DM.format(reason=exc.reason)]))
+                ))
+            return
+        if respond is not None:
+            await self._respond(respond, Message(text=texts.SENT_TO_DM.format(bot=self.bot_name)))
 
     # ----- Slack calls ----------------------------------------------------------------------
     async def _profile(self, member: MemberRef, *, client: AsyncWebClient, wait: float | None = None) -> Profile:
@@ -419,12 +542,14 @@ class SlackAdapter:
             await self.service.subscription_failed(channel, texts.PAUSED_REASON.format(reason=exc.reason, fix=fix))
             await self._respond(respond, Message(text=texts.CANNOT_POST_HERE.format(reason=exc.reason, fix=fix)))
 
-    async def _respond(self, respond, message: Message) -> None:
+    async def _respond(self, respond, message: Message, *, lasting: bool = False) -> None:
+        """Answer through response_url: ephemeral unless the core says otherwise or `lasting` (in the
+        member's DM, where a session's messages should stay)."""
         rendered = render(message)
         try:
             result = await respond(
-                text=rendered.text, blocks=rendered.blocks, replace_original=False,
-                response_type="ephemeral" if message.ephemeral else "in_channel",
+                text=rendered.text, blocks=rendered.blocks, replace_original=message.replace,
+                response_type="in_channel" if lasting or not message.ephemeral else "ephemeral",
             )
         except (*NETWORK_ERRORS, ValueError) as exc:
             log.warning("could not answer through response_url: %s", type(exc).__name__, extra={"platform": PLATFORM})

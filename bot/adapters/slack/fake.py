@@ -36,11 +36,11 @@ class Reply:
     delay: float = 0.0  # seconds before Slack sees the call (a slow network)
 
 
-def validate_blocks(blocks: list[dict]) -> list[str]:
-    """Problems Slack would reject a message for (the limits studybot's renderer must respect)."""
+def validate_blocks(blocks: list[dict], *, limit: int = limits.MAX_BLOCKS) -> list[str]:
+    """Problems Slack would reject a message (or, with limit=100, a Home view) for."""
     problems = []
-    if len(blocks) > limits.MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks > {limits.MAX_BLOCKS}")
+    if len(blocks) > limit:
+        problems.append(f"{len(blocks)} blocks > {limit}")
     for i, block in enumerate(blocks):
         kind = block.get("type")
         if kind == "header" and len(block["text"]["text"]) > limits.MAX_HEADER:
@@ -70,6 +70,7 @@ class FakeSlack:
         self.team, self.bot_user, self.bot_name = team, bot_user, bot_name
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user" object
+        self.closed_dms: set[str] = set()  # users whose DM with the bot cannot be opened
         # Many workspaces: bot token -> team (auth.test answers for that team), and OAuth codes
         # (oauth.v2.access answers with the installation of `install`).
         self.tokens: dict[str, str] = {}
@@ -171,6 +172,19 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "conversations.open":
+            user = str(args.get("users") or "")
+            if user in self.closed_dms:
+                return {"ok": False, "error": "cannot_dm_bot"}
+            return {"ok": True, "channel": {"id": f"D{user}"}}
+        if method == "views.publish":
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else (view or {})
+            blocks = list(view.get("blocks") or [])
+            problems = validate_blocks(blocks, limit=100)
+            if problems or view.get("type") != "home":
+                return {"ok": False, "error": "invalid_arguments", "errors": problems}
+            return {"ok": True, "view": {"id": "V1", "type": "home"}}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
         return {"ok": False, "error": "unknown_method"}

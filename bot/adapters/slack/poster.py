@@ -64,6 +64,10 @@ class SlackPoster:
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
 
+    @property
+    def client(self) -> AsyncWebClient:
+        return self._client
+
     async def post(self, channel: ChannelRef, message: Message) -> str:
         data = await self._send("chat.postMessage", channel=channel, message=message)
         return str(data["ts"])

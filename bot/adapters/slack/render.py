@@ -23,10 +23,12 @@ MAX_CHECKBOXES = 10
 MAX_FALLBACK = 3000  # the top-level `text`: shown in notifications, kept short
 
 # Interactive element ids. A button's action_id is "<core action>:<index>" (unique within its block);
-# multiple response uses a checkbox group "pick" in block "pick:<post id>" and a "submit" button.
+# multiple response uses a checkbox group "pick" in block "pick:<post id>" and a "submit" button,
+# or, for a message with `answer_to` (action, value), block "pick:<value>" and button "<action>:pick".
 PICK_ACTION = "pick"
 PICK_BLOCK = "pick:"
 SUBMIT_ACTION = "submit"
+GENERIC_SUBMIT = "pick"  # "<action>:pick": the Submit of a feature module's tick boxes
 SHORTENED = "… (shortened: too long for one Slack message)"
 
 # Slack's own markup inside mrkdwn text: user and channel mentions, special mentions.
@@ -146,25 +148,33 @@ def _interactive(message: Message) -> list[dict]:
             for i, b in enumerate(live[start:start + MAX_ACTION_ELEMENTS])
         ]
         blocks.append({"type": "actions", "block_id": f"buttons:{message.post_id}:{start}", "elements": elements})
-    if message.choose > 1 and message.options and message.post_id is not None:
+    if message.choose > 1 and message.options and (message.post_id is not None or message.answer_to):
         options = [
             {"text": _plain(f"{letter}. {text}", MAX_LABEL), "value": letter[:MAX_OPTION_VALUE]}
             for letter, text in message.options[:MAX_CHECKBOXES]
         ]
+        if message.answer_to:
+            # A feature module's question (the exam): Submit goes to its action with the ticks.
+            action, value = message.answer_to
+            block_id, submit = f"{PICK_BLOCK}{value}", {"action_id": f"{action}:{GENERIC_SUBMIT}", "value": value}
+        else:
+            block_id, submit = f"{PICK_BLOCK}{message.post_id}", {"action_id": SUBMIT_ACTION, "value": str(message.post_id)}
         blocks.append({
-            "type": "actions", "block_id": f"{PICK_BLOCK}{message.post_id}",
+            "type": "actions", "block_id": block_id,
             "elements": [
                 {"type": "checkboxes", "action_id": PICK_ACTION, "options": options},
-                {
-                    "type": "button", "action_id": SUBMIT_ACTION, "style": "primary",
-                    "text": _plain("Submit", MAX_LABEL), "value": str(message.post_id),
-                },
+                {"type": "button", "style": "primary", "text": _plain("Submit", MAX_LABEL), **submit},
             ],
         })
     return blocks
 
 
+def ticked_letters(state_values: dict, key: str) -> str:
+    """The letters ticked in the tick-box block `pick:<key>` of a block_actions payload."""
+    picked = (state_values.get(f"{PICK_BLOCK}{key}") or {}).get(PICK_ACTION) or {}
+    return "".join(str(opt.get("value", "")) for opt in picked.get("selected_options") or [])
+
+
 def picked_letters(state_values: dict, post_id: int) -> str:
     """The letters ticked in a multiple-response post, from a block_actions payload's state values."""
-    picked = state_values.get(f"{PICK_BLOCK}{post_id}", {}).get(PICK_ACTION, {})
-    return "".join(opt.get("value", "") for opt in picked.get("selected_options") or [])
+    return ticked_letters(state_values, str(post_id))

@@ -52,13 +52,14 @@ class SlackSender:
         self.url = f"http://127.0.0.1:{port}/slack/events"
 
     async def send(
-        self, form: dict[str, str], *, secret: str = TEST_SECRET, timestamp: int | None = None
+        self, form: dict[str, str] | str, *, secret: str = TEST_SECRET, timestamp: int | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> tuple[int, str, float]:
-        """POST a signed form; (status, body, seconds until the HTTP response)."""
-        body = urlencode(form)
+        """POST a signed form (or a JSON body); (status, body, seconds until the HTTP response)."""
+        body = form if isinstance(form, str) else urlencode(form)
         ts = str(int(time.time()) if timestamp is None else timestamp)
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
         }
         started = time.monotonic()
@@ -77,22 +78,38 @@ class SlackSender:
         return await self.send(self.command_form(text, user=user, channel=channel, name=name), **signing)
 
     async def click(
-        self, element: dict, *, user: str = "U1", name: str = "r", ts: str = "1.1", state: dict | None = None
+        self, element: dict, *, user: str = "U1", name: str = "r", ts: str = "1.1", state: dict | None = None,
+        channel: str = "C1", home: bool = False,
     ) -> tuple[int, str, float]:
-        """A block_actions payload for a click on `element` (a button or checkbox group from `elements`)."""
+        """A block_actions payload for a click on `element` (a button or checkbox group from `elements`),
+        in a message of `channel` (a "D..." id is the member's DM), or in the App Home tab (`home`)."""
+        where: dict[str, Any] = {
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "channel": {"id": channel, "name": "study"}, "message": {"ts": ts, "type": "message"},
+            "response_url": self.fake.response_url(name),
+        }
+        if home:  # Slack sends a view, no channel and no response_url for clicks in the Home tab
+            where = {"container": {"type": "view", "view_id": "V1"}, "view": {"id": "V1", "type": "home"}}
         payload = {
             "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": self.team},
             "api_app_id": "A1", "token": "legacy-verification-token", "trigger_id": "123.456.def",
             "team": {"id": self.team, "domain": "test"}, "enterprise": None, "is_enterprise_install": False,
-            "container": {"type": "message", "message_ts": ts, "channel_id": "C1", "is_ephemeral": False},
-            "channel": {"id": "C1", "name": "study"}, "message": {"ts": ts, "type": "message"},
-            "state": {"values": state or {}}, "response_url": self.fake.response_url(name),
+            **where, "state": {"values": state or {}},
             "actions": [{
                 "type": element["type"], "action_id": element["action_id"], "block_id": element.get("block_id", "b"),
                 "value": element.get("value"), "text": element.get("text"), "action_ts": "1700000000.1",
             }],
         }
         return await self.send({"payload": json.dumps(payload)})
+
+    async def event(self, event: dict[str, Any]) -> tuple[int, str, float]:
+        """An Events API callback (JSON), e.g. {"type": "app_home_opened", "user": "U1", "tab": "home"}."""
+        body = json.dumps({
+            "token": "legacy-verification-token", "team_id": self.team, "api_app_id": "A1", "type": "event_callback",
+            "event": event, "event_id": f"Ev{int(time.time() * 1000)}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team, "user_id": "UBOT", "is_bot": True}],
+        })
+        return await self.send(body, content_type="application/json")
 
     async def reply(self, name: str = "r") -> dict:
         """The latest message sent to response_url `name` (waits up to 3 s); it must pass Block Kit checks."""

@@ -33,3 +33,8 @@ def fix_for(reason: str, *, bot: str, command: str) -> str:
     if reason in ("missing_scope", "not_allowed_token_type", "restricted_action"):
         return FIX_SCOPE.format(command=command)
     return FIX_OTHER.format(command=command)
+SENT_TO_DM = "Sent to your direct messages with @{bot}: your review, quizzes and stats stay there, also on your phone."
+NO_DM = (
+    "(I could not send this to your direct messages with studybot ({reason}), so it is shown here and will "
+    "vanish on reload. Open studybot's Messages tab in Slack, or ask an admin to allow it and to grant im:write.)"
+)
