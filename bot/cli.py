@@ -9,22 +9,53 @@ import sys
 from pathlib import Path
 
 
-def _content(args: argparse.Namespace) -> int:
-    from content.loader import BankError, load_bank, stats
+def _some(ids: list[str], n: int = 20) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
+
+def _content(args: argparse.Namespace) -> int:
+    from content.loader import (
+        CONTENT_DIR,
+        SHIPPED_IDS,
+        UPDATE_SHIPPED_HINT,
+        BankError,
+        load_bank,
+        stats,
+        unshipped_ids,
+        update_shipped,
+    )
+
+    if args.update_shipped and args.action != "check":
+        print(f"studybot: --update-shipped goes with check: {UPDATE_SHIPPED_HINT}", file=sys.stderr)
+        return 2
     try:
         bank = load_bank(args.root, only=args.files or None)
     except BankError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
     if args.action == "check":
-        print(f"content ok: {len(bank.questions)} questions, {len(bank.scenarios)} scenarios, {len(bank.facts)} facts")
+        shipped_file = f"{Path(args.root or CONTENT_DIR).name}/{SHIPPED_IDS}"
+        retired = len(bank.questions) - len(bank.practice_questions)
+        if args.update_shipped:
+            added = update_shipped(bank, args.root)
+            print(f"added {len(added)} question id(s) to {shipped_file}" + (f": {_some(added)}" if added else ""))
+        new = unshipped_ids(bank, args.root)
+        if new:
+            print(
+                f"the content bank has {len(new)} question id(s) missing from {shipped_file}: {_some(new)}\n"
+                f"  every question id must be listed there once it is in the bank; run `{UPDATE_SHIPPED_HINT}`",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"content ok: {len(bank.questions)} questions ({retired} retired), {len(bank.scenarios)} scenarios, "
+              f"{len(bank.facts)} facts")
         return 0
     figures = stats(bank)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(f"questions {figures['questions']}  scenarios {figures['scenarios']}  facts {figures['facts']}")
+    print(f"questions {figures['questions']} active (+{figures['retired']} retired, not counted below)  "
+          f"scenarios {figures['scenarios']}  facts {figures['facts']}")
     n = max(figures["questions"], 1)
     print(f"multiple response {figures['multiple_response']} ({100 * figures['multiple_response'] / n:.1f} %)")
     for section in ("by_domain", "by_task", "by_difficulty", "by_service"):
@@ -274,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     content = sub.add_parser("content", help="validate the bank or print its coverage")
     content.add_argument("action", choices=["check", "stats"])
     content.add_argument("--json", action="store_true", help="stats as JSON")
+    content.add_argument("--update-shipped", action="store_true",
+                         help="check, then add the bank's new question ids to content/shipped-ids.txt")
     content.add_argument("--root", default=None, help="content folder (default: the bundled bank)")
     content.add_argument("files", nargs="*", help="check only these files (default: all)")
     content.set_defaults(func=_content)

@@ -180,6 +180,28 @@ class DailyScheduler:
             self._guarded(self._reveal_if_due, key, posts) for key, posts in pending.items() if key in self._subs
         ])
         await self.retry_undelivered()
+        await self.send_reminders()
+
+    async def send_reminders(self) -> None:
+        """Members' review reminders due now, one private message each per local day (claimed in the
+        store first, so two processes never send the same reminder)."""
+        practice = self.service.practice
+        if practice is None:
+            return
+        try:
+            due = await practice.due_reminders()
+        except Exception:  # noqa: BLE001 - reminders must never stop the sweep
+            log.exception("could not read review reminders")
+            return
+        for member, message in due:
+            poster = self.posters.get(member.platform)
+            if poster is None:
+                continue
+            try:
+                await poster.send_private(member, message)
+            except PostError as exc:
+                log.warning("review reminder not delivered: %s", exc.reason,
+                            extra={"platform": member.platform, "workspace": member.workspace})
 
     async def close_exams(self) -> None:
         """Score the exams past their deadline; a failure is logged and never stops the sweep."""

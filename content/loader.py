@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,22 @@ from pydantic import ValidationError
 from rapidfuzz import fuzz, process
 
 from bot.core.models import Bank, Domain, Fact, Question, Scenario, Task, Taxonomy
-from content.schema import KINDS, FactEntry, QuestionEntry, ScenarioEntry
+from content.schema import ID_RE, KINDS, FactEntry, QuestionEntry, ScenarioEntry
 
 log = logging.getLogger(__name__)
 CONTENT_DIR = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 4 * 1024 * 1024
 NEAR_DUPLICATE_RATIO = 90
+# Every question id that ever shipped, one a line, sorted. History (answers, points, review
+# cards) points at question ids, so a shipped id may be retired but never deleted.
+SHIPPED_IDS = "shipped-ids.txt"
+SHIPPED_HEADER = (
+    "# Every question id that ever shipped, one a line, sorted. A listed id must stay in the bank:\n"
+    "# retire a question with `retired: <date> <reason>` instead of deleting it.\n"
+    "# Add new ids with `studybot content check --update-shipped`.\n"
+)
+UPDATE_SHIPPED_HINT = "studybot content check --update-shipped"
+QUESTION_ID_IN_TEXT = re.compile(r"(?<![a-z0-9.-])q-[a-z0-9][a-z0-9.-]*[a-z0-9]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,80 @@ def parse_yaml(text: str) -> object:
                 None, None, "anchors and aliases (*name) are not allowed in content files", event.start_mark
             )
     return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader
+
+
+def _rel(path: Path, root: Path) -> str:
+    return str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
+
+
+def read_shipped(root: Path | None = None, problems: list[ContentProblem] | None = None) -> set[str]:
+    """The ids in `root`/shipped-ids.txt (none when the file is absent). Blank lines and lines
+    starting with # are skipped; a line that is not an id is a problem."""
+    root = Path(root) if root else CONTENT_DIR
+    path = root / SHIPPED_IDS
+    problems = [] if problems is None else problems
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(ContentProblem(_rel(path, root), None, f"cannot read the shipped ids: {exc}"))
+        return set()
+    ids: set[str] = set()
+    for n, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not re.fullmatch(ID_RE, line):
+            problems.append(ContentProblem(_rel(path, root), f"line {n}", f"{line[:60]!r} is not a question id"))
+            continue
+        ids.add(line)
+    return ids
+
+
+def unshipped_ids(bank: Bank, root: Path | None = None) -> list[str]:
+    """Question ids of the bank that shipped-ids.txt does not list yet, sorted."""
+    shipped = read_shipped(root)
+    return sorted(q.id for q in bank.questions if q.id not in shipped)
+
+
+def update_shipped(bank: Bank, root: Path | None = None) -> list[str]:
+    """Add the bank's new question ids to shipped-ids.txt (kept sorted, header kept); return them."""
+    root = Path(root) if root else CONTENT_DIR
+    path = root / SHIPPED_IDS
+    new = unshipped_ids(bank, root)
+    if not new and path.exists():
+        return []
+    header = SHIPPED_HEADER
+    if path.exists():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        top = []
+        for line in lines:
+            if not line.startswith("#"):
+                break
+            top.append(line + "\n")
+        header = "".join(top)
+    ids = sorted(read_shipped(root) | set(new))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(header + "".join(f"{qid}\n" for qid in ids), encoding="utf-8")
+    tmp.replace(path)
+    return new
+
+
+def _check_shipped(root: Path, questions: list, problems: list[ContentProblem]) -> None:
+    """A shipped id must stay in the bank; a retired question may only name questions that exist."""
+    present = {e.id for _, e in questions}
+    label = _rel(root / SHIPPED_IDS, root)
+    for qid in sorted(read_shipped(root, problems) - present):
+        problems.append(ContentProblem(
+            label, qid,
+            f"question {qid} shipped before; retire it with `retired: <date> <reason>` instead of deleting it",
+        ))
+    for rel, e in questions:
+        if e.retired:
+            for named in QUESTION_ID_IN_TEXT.findall(e.retired):
+                if named not in present:
+                    problems.append(ContentProblem(rel, e.id, f"retired: names {named}, which is not a question in the bank"))
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
@@ -162,7 +247,7 @@ def _to_question(e: QuestionEntry) -> Question:
     return Question(
         id=e.id, domain=e.domain, task=e.task, services=tuple(e.services), difficulty=e.difficulty,
         stem=e.stem, options=tuple(e.options.items()), key=frozenset(e.key), explanation=e.explanation,
-        wrong=tuple(sorted(e.wrong.items())), references=tuple(e.references),
+        wrong=tuple(sorted(e.wrong.items())), references=tuple(e.references), retired=e.retired,
     )
 
 
@@ -199,7 +284,7 @@ def load_bank(root: Path | None = None, *, only: list[Path] | None = None) -> Ba
         for path in files:
             if wanted is not None and path.resolve() not in wanted:
                 continue
-            rel = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
+            rel = _rel(path, root)
             parsed[kind] += _validate(_read_entries(path, kind, rel, problems), kind, rel, problems)
 
     seen: dict[str, str] = {}
@@ -212,8 +297,11 @@ def load_bank(root: Path | None = None, *, only: list[Path] | None = None) -> Ba
             _check_tags(rel, entry, taxonomy, problems)
 
     questions = parsed["questions"]
+    if wanted is None:  # a check of some files cannot tell a deleted id from one in another file
+        _check_shipped(root, questions, problems)
     files_by_id = {e.id: rel for rel, e in questions}
-    for a, b, ratio in near_duplicates([(e.id, e.stem) for _, e in questions]):
+    # A retired question is never served, so its successor may repeat its stem.
+    for a, b, ratio in near_duplicates([(e.id, e.stem) for _, e in questions if not e.retired]):
         problems.append(ContentProblem(files_by_id[b], b, f"stem is near-identical to {a} (fuzzy ratio {ratio:.0f})"))
 
     if problems:
@@ -227,8 +315,9 @@ def load_bank(root: Path | None = None, *, only: list[Path] | None = None) -> Ba
 
 
 def stats(bank: Bank) -> dict:
-    """Coverage figures for `studybot content stats`."""
-    qs = bank.questions
+    """Coverage figures for `studybot content stats`: of the active questions only; retired
+    questions are counted apart."""
+    qs = bank.practice_questions
     by_domain = Counter(str(q.domain) for q in qs)
     by_task = Counter(q.task for q in qs)
     by_service = Counter(s for q in qs for s in q.services)
@@ -236,6 +325,7 @@ def stats(bank: Bank) -> dict:
     scenario_services = {s for sc in bank.scenarios for s in sc.services}
     return {
         "questions": len(qs),
+        "retired": len(bank.questions) - len(qs),
         "scenarios": len(bank.scenarios),
         "facts": len(bank.facts),
         "multiple_response": sum(1 for q in qs if q.multiple),
@@ -253,13 +343,13 @@ CACHE_FORMAT = 1
 
 
 def _bank_digest(root: Path) -> str:
-    """A digest of everything validation depends on: the content files, the taxonomy, and the
-    schema and loader code (so a changed rule re-validates)."""
+    """A digest of everything validation depends on: the content files, the taxonomy, the
+    shipped ids, and the schema and loader code (so a changed rule re-validates)."""
     h = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
     here = Path(__file__).resolve().parent
     models = here.parent / "bot" / "core" / "models.py"
     for path in [here / "schema.py", here / "loader.py", models, CONTENT_DIR / "taxonomy.yaml",
-                 *sorted(root.glob("*.yaml")), *sorted(root.glob("*/*.yaml"))]:
+                 root / SHIPPED_IDS, *sorted(root.glob("*.yaml")), *sorted(root.glob("*/*.yaml"))]:
         if path.exists():
             h.update(str(path.relative_to(path.parent.parent)).encode())
             h.update(path.read_bytes())

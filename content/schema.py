@@ -8,6 +8,7 @@ live in `content.loader`.
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,6 +17,9 @@ ID_RE = r"^[a-z0-9][a-z0-9.-]{2,79}$"
 REFERENCE_HOSTS = ("docs.aws.amazon.com", "aws.amazon.com")
 CHOOSE_WORDS = {2: "TWO", 3: "THREE", 4: "FOUR"}
 CHOOSE_RE = re.compile(r"\(Choose (TWO|THREE|FOUR)\.\)\s*$")
+RETIRED_RE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) (.+)$")
+RETIRED_MIN_WORDS = 3
+RETIRED_FORMAT = "'retired: <YYYY-MM-DD> <reason>', e.g. 'retired: 2026-12-07 superseded by q-t12-foo'"
 
 
 def _reference(url: str) -> str:
@@ -25,6 +29,28 @@ def _reference(url: str) -> str:
             f"reference {url!r} must be an https page on {' or '.join(REFERENCE_HOSTS)} (not a home page)"
         )
     return url
+
+
+def _retired(value: object) -> str | None:
+    """`retired: 2026-12-07 superseded by q-t12-foo`: an ISO date, then a reason of a few words."""
+    if value is None:
+        return None
+    if isinstance(value, date):  # YAML reads a bare date as a date: the reason is missing
+        raise ValueError(f"give a reason after the date: {RETIRED_FORMAT}")
+    if not isinstance(value, str):
+        raise ValueError(f"must be {RETIRED_FORMAT}")
+    text = " ".join(value.split())
+    match = RETIRED_RE.match(text)
+    if match is None:
+        raise ValueError(f"must be {RETIRED_FORMAT}, got {text[:60]!r}")
+    day, reason = match.groups()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"{day!r} is not a calendar date (YYYY-MM-DD)") from None
+    if len(reason.split()) < RETIRED_MIN_WORDS:
+        raise ValueError(f"the reason {reason!r} is too short: say why in {RETIRED_MIN_WORDS} words or more")
+    return text
 
 
 def _text(value: str) -> str:
@@ -56,6 +82,12 @@ class QuestionEntry(_Entry):
     key: list[str] = Field(min_length=1)
     explanation: str = Field(min_length=40, max_length=2000)
     wrong: dict[str, str]
+    retired: str | None = None  # "<YYYY-MM-DD> <reason>": kept for history, never served again
+
+    @field_validator("retired", mode="before")
+    @classmethod
+    def _retired_format(cls, value: object) -> object:
+        return _retired(value)
 
     @field_validator("key", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ import apscheduler.triggers.interval as aps_interval
 
 from bot.core.clock import FakeClock
 from bot.core.messages import Message
-from bot.core.models import ChannelRef
+from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError
 from bot.scheduler import DailyScheduler
 
@@ -38,6 +38,8 @@ class FakePoster:
         self.posts: list[tuple[ChannelRef, Message, datetime, str]] = []
         self.updates: list[tuple[ChannelRef, str, Message]] = []
         self.replies: list[tuple[ChannelRef, str, Message]] = []
+        self.private: list[tuple[MemberRef, Message, datetime]] = []
+        self.closed_dms: set[str] = set()
         self.failing: dict[str, str] = {}
         self.fail_times: int = 0  # fail this many next calls (then succeed)
 
@@ -57,6 +59,12 @@ class FakePoster:
     async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
         self.replies.append((channel, message_id, message))
         return f"r{len(self.replies)}"
+
+    async def send_private(self, member: MemberRef, message: Message) -> str:
+        if member.user in self.closed_dms:
+            raise PostError("Cannot send messages to this user (code 50007)", permanent=True)
+        self.private.append((member, message, self.clock.now()))
+        return f"dm{len(self.private)}"
 
     def daily_posts(self, channel: str | None = None) -> list[tuple[ChannelRef, Message, datetime, str]]:
         return [p for p in self.posts if p[1].title.startswith("Daily question") and

@@ -143,3 +143,40 @@ def test_console_short_exam_by_commands_to_the_report(tmp_path):
         assert conn.execute("SELECT state, total FROM exams").fetchall() == [("submitted", 8)]
         assert conn.execute("SELECT COUNT(*) FROM review_cards").fetchone()[0] == 8
         assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+
+
+async def test_console_buttons_are_typed_labels_and_next_continues(service, store, bank):
+    import io
+
+    from bot.adapters.console import ConsoleAdapter
+
+    out = io.StringIO()
+    console = ConsoleAdapter(service=service, out=out, user="you", workspace="ws1")
+    await console.handle_line("/dva quiz 3")
+    first = (await store.served_questions(console.member, limit=1))[0][0]
+    await console.handle_line(" ".join(sorted(bank.question(first).key)))
+    shown = out.getvalue()
+    assert "Right!" in shown and "[Next question]" in shown and "comes back for review in" in shown
+    await console.handle_line("next")  # a unique start of the label presses it
+    second = (await store.served_questions(console.member, limit=1))[0][0]
+    assert second != first
+    assert console.button_for("[Next question]") is None  # the new question has no Next yet
+    await console.handle_line("B")  # wrong for both domain-3 questions of the fixture bank
+    await console.handle_line("[Next question]")
+    assert len(await store.served_questions(console.member, limit=10)) == 3
+    service.clock.advance(minutes=11)
+    await console.handle_line("/dva review")
+    assert "Review (1 due)" in out.getvalue()
+    assert (await store.served_questions(console.member, limit=1))[0][0] == second
+
+
+async def test_console_prints_a_reminder_like_a_dm(service):
+    import io
+
+    from bot.adapters.console import ConsoleAdapter
+    from bot.core.messages import Message
+
+    out = io.StringIO()
+    console = ConsoleAdapter(service=service, out=out)
+    await console.send_private(console.member, Message(text="You have 3 review cards due."))
+    assert "You have 3 review cards due." in out.getvalue()

@@ -33,6 +33,17 @@ def sums_agree(path) -> bool:
     return answers == totals and levels == len(totals)
 
 
+def cards_agree(path) -> bool:
+    """Every answer moved its member's review card, and no card exists without its answers: the
+    card's repetitions equal the member's answers to that question (one transaction for both)."""
+    with sqlite3.connect(path) as db:
+        answered = dict(((u, q), n) for u, q, n in db.execute(
+            "SELECT a.user_id, p.question_id, COUNT(*) FROM answers a JOIN posts p ON p.id = a.post_id "
+            "GROUP BY a.user_id, p.question_id"))
+        cards = dict(((u, q), n) for u, q, n in db.execute("SELECT user_id, question_id, reps FROM review_cards"))
+    return bool(answered) and answered == cards
+
+
 @pytest.fixture
 async def quick_store(tmp_path, monkeypatch):
     """A store that gives up on a locked database after 0.3 s instead of 5 s."""
@@ -89,10 +100,12 @@ async def test_disk_full_mid_batch_rolls_back_every_row_and_its_totals(daily, qu
     refused = [m for m, r in zip(many, replies, strict=True) if r.text == texts.NOT_RECORDED]
     assert len(recorded) + len(refused) == len(many) and len(refused) > 300
     assert counts(quick_store.path)[0] == len(recorded) and sums_agree(quick_store.path)
+    assert cards_agree(quick_store.path)  # the cards of the refused rows were rolled back with them
     db.execute("PRAGMA max_page_count=1073741823")
     replies = await asyncio.gather(*[service.answer(member=m, post_id=post.id, raw_choice=choice) for m in refused])
     assert all(r.text.startswith("Right!") for r in replies)
     assert counts(quick_store.path)[0] == len(many) and sums_agree(quick_store.path)
+    assert cards_agree(quick_store.path)
 
 
 async def test_a_slow_store_delays_answers_but_loses_none(daily, quick_store, monkeypatch):
@@ -250,3 +263,4 @@ async def test_sigkill_mid_burst_loses_no_recorded_answer_and_counts_none_twice(
     assert all(p == (10 if choice[u] is right else 3) for u, (_, p) in stored.items())
     assert all(days[u] == 1 for u in users)  # one streak day each
     assert sums_agree(db_path)  # the leaderboard totals match the answers
+    assert cards_agree(db_path)  # and every answer has its review card, moved once, none without one

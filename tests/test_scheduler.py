@@ -328,3 +328,40 @@ async def test_a_failing_exam_sweep_does_not_stop_the_daily_post(bank, store, si
     await run_until(sim, [sched], datetime(2026, 3, 2, 8, 5, tzinfo=UTC))
     await sched.aclose()
     assert len(poster.daily_posts()) == 1
+
+
+async def test_review_reminders_are_sent_once_a_day_by_the_sweep_even_with_two_instances(bank, tmp_path, sim):
+    """A member with cards due gets one private reminder a day at their time, across two processes
+    on one database; a member with nothing due or closed DMs is skipped without stopping the sweep."""
+    from bot.core.models import MemberRef
+
+    clock = sim
+    stores = [SQLiteStore(tmp_path / "r.db"), SQLiteStore(tmp_path / "r.db")]
+    for s in stores:
+        await s.start()
+    posters = [FakePoster(clock), FakePoster(clock)]
+    scheds = [make(bank, s, clock, p, sweep=1) for s, p in zip(stores, posters, strict=True)]
+    due_member, idle_member, closed = (MemberRef("fake", "W1", u) for u in ("ann", "ben", "cid"))
+    for m in (due_member, idle_member, closed):
+        await stores[0].set_member_timezone(m, "Europe/Berlin")
+        await stores[0].set_reminder(m, "08:00")
+    # ann and cid missed a question a day before: due now; ben has nothing.
+    t0 = clock.now().timestamp() - 86400
+    for m in (due_member, closed):
+        await stores[0].apply_reviews(m, [("t-d1-one", False, t0)])
+    posters[1].closed_dms.add("cid")
+    for s in scheds:
+        await s.start()
+    try:
+        await run_until(clock, scheds, datetime(2026, 3, 3, 12, 0, tzinfo=UTC))
+    finally:
+        for s in scheds:
+            await s.aclose()
+        for s in stores:
+            await s.aclose()
+    sent = [(m.user, at) for p in posters for m, _, at in p.private]
+    ann = sorted(at for user, at in sent if user == "ann")
+    # 08:00 in Berlin is 07:00 UTC in March: Mar 1, 2 and 3, once each, within the sweep minute.
+    assert [a.date().isoformat() for a in ann] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    assert all(a.hour == 7 and a.minute == 0 for a in ann)
+    assert all(user != "ben" for user, _ in sent)

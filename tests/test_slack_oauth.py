@@ -160,9 +160,13 @@ async def test_after_install_a_signed_command_from_that_team_uses_its_token(adap
     a = SlackSender(port=adapter.http_port, fake=fake, session=http, team="TA")
     b = SlackSender(port=adapter.http_port, fake=fake, session=http, team="TB")
     await a.command("stats", name="a")
-    assert "Points: *0*" in text_of(await a.reply("a"))
+    assert "direct messages" in text_of(await a.reply("a"))
+    # The stats went to the member's DM in team A, opened and posted with team A's token.
+    [opened] = fake.calls_to("conversations.open")
+    dm = fake.calls_to("chat.postMessage")[-1]
+    assert bearer(opened) == bearer(dm) == TOKENS["TA"] and "Points: *0*" in text_of(dm.args)
     await b.command("daily on 09:00 UTC", name="b")
-    posted = await fake.wait_for(lambda: fake.calls_to("chat.postMessage"))
+    posted = await fake.wait_for(lambda: [c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == "C1"])
     assert bearer(posted[0]) == TOKENS["TB"] and posted[0].args["channel"] == "C1"
     profiles = [c for c in fake.calls[started:] if c.method == "users.info"]
     assert sorted(bearer(c) for c in profiles) == sorted(TOKENS.values())
@@ -202,10 +206,13 @@ async def test_each_workspace_sees_only_its_own_schedules_leaderboards_and_answe
     assert "No daily question is scheduled here." in text_of(await b.reply("b-status"))
 
     await a.command("quiz dynamodb", user="U1", name="a-quiz")
-    buttons = elements(await a.reply("a-quiz"), "button")
+    await a.reply("a-quiz")  # the pointer; the question is in U1's DM of team A
+    question = fake.calls_to("chat.postMessage")[-1]
+    assert question.args["channel"] == "DU1" and bearer(question) == TOKENS["TA"]
+    buttons = elements(question.args, "button")
     post = await service.store.get_post(int(buttons[0]["value"].split(":")[0]))
     right = next(x for x in buttons if x["text"]["text"] == service.bank.by_id[post.question_id].key_text)
-    await a.click(right, user="U1", name="a-answer")
+    await a.click(right, user="U1", name="a-answer", channel="DU1")
     assert "Right!" in text_of(await a.reply("a-answer"))
     await a.command("leaderboard all workspace", name="a-board")
     assert "<@U1>" in text_of(await a.reply("a-board"))
@@ -213,7 +220,9 @@ async def test_each_workspace_sees_only_its_own_schedules_leaderboards_and_answe
     await b.command("leaderboard all workspace", name="b-board")
     assert "<@U1>" not in text_of(await b.reply("b-board"))
     await b.command("stats", user="U1", name="b-stats")
-    assert "Points: *0*. Answers: 0" in text_of(await b.reply("b-stats"))
+    await b.reply("b-stats")
+    stats = fake.calls_to("chat.postMessage")[-1]
+    assert bearer(stats) == TOKENS["TB"] and "Points: *0*. Answers: 0" in text_of(stats.args)
     # B's member pressing A's answer button (a copied payload) is told it is gone; nothing counts.
     await b.click(right, user="U2", name="b-answer")
     assert core_texts.EXPIRED in text_of(await b.reply("b-answer"))

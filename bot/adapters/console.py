@@ -1,7 +1,8 @@
 """The console adapter: a terminal chat in a simulated channel, on the same core and store.
 
-Reads lines from stdin (a terminal or a pipe): `/dva ...` commands, or letters to answer the
-question shown last. Exits at end of input, so it can be scripted.
+Reads lines from stdin (a terminal or a pipe): `/dva ...` commands, letters to answer the
+question shown last, or a button's label (shown as `[Next question]`) to press it. Exits at end of
+input, so it can be scripted.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 import sys
 from typing import TextIO
 
-from bot.core.messages import Message
+from bot.core.messages import ACTION_ANSWER, Button, Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import StudyService
 
@@ -36,10 +37,16 @@ class ConsoleAdapter:
         self.member = MemberRef(PLATFORM, workspace, user)
         self.out = out or sys.stdout
         self.current_post: int | None = None
+        self.answer_to: tuple[str, str] | None = None  # a feature module's question shown last
+        self.buttons: tuple[Button, ...] = ()  # the buttons of the message shown last
 
     def show(self, message: Message) -> None:
-        if message.post_id is not None and message.options:
-            self.current_post = message.post_id  # letters typed next answer this question
+        if message.options and (message.post_id is not None or message.answer_to):
+            # Letters typed next answer this question.
+            self.current_post, self.answer_to = message.post_id, message.answer_to
+        live = tuple(b for b in message.buttons if not b.disabled and b.action != ACTION_ANSWER)
+        if live or message.options:
+            self.buttons = live
         print(render(message), file=self.out, flush=True)
         if message.options:
             hint = "Type the letter" if message.choose == 1 else f"Type {message.choose} letters (e.g. A C)"
@@ -57,6 +64,23 @@ class ConsoleAdapter:
     async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
         self.show(message)
         return f"{message_id}-reply"
+
+    async def send_private(self, member: MemberRef, message: Message) -> str:
+        """A DM on the chat platforms (review reminders); the terminal here."""
+        self.show(message)
+        return "console-dm"
+
+    def button_for(self, typed: str) -> Button | None:
+        """The button of the last message whose label was typed: whole, in brackets, or a unique
+        start of it (`next` for `[Next question]`)."""
+        want = typed.strip().strip("[]").strip().lower()
+        if not want:
+            return None
+        exact = [b for b in self.buttons if b.label.lower() == want]
+        if exact:
+            return exact[0]
+        starts = [b for b in self.buttons if b.label.lower().startswith(want)]
+        return starts[0] if len(starts) == 1 and len(want) >= 3 else None
 
     async def post_today(self) -> None:
         sub = await self.service.store.get_subscription(self.channel)
@@ -79,6 +103,18 @@ class ConsoleAdapter:
         if line.startswith("/"):
             msg = await self.service.handle_command(member=self.member, channel=self.channel, text=line, is_admin=True)
             self.show(msg)
+            return True
+        button = self.button_for(line)
+        if button is not None:
+            self.show(await self.service.handle_action(
+                member=self.member, channel=self.channel, action=button.action, value=button.value, is_admin=True,
+            ))
+            return True
+        if self.answer_to is not None:
+            action, value = self.answer_to
+            self.show(await self.service.handle_action(
+                member=self.member, channel=self.channel, action=action, value=value, picked=line[:40], is_admin=True,
+            ))
             return True
         if self.current_post is None:
             self.show(Message(text="There is no question to answer yet; try `/dva quiz`."))

@@ -3,6 +3,7 @@
 Deterministic from (channel, date, history): two processes with the same store pick the same
 question. Domains rotate by the exam weights (smooth weighted round robin over the channel's
 history), and no question repeats in a channel until every question has been asked there.
+Retired questions are never picked.
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ def _rank(channel: ChannelRef, day: date, qid: str) -> str:
 
 
 def pick_daily(bank: Bank, channel: ChannelRef, day: date, history: list[str]) -> Question:
-    if not bank.questions:
-        raise LookupError("the bank has no questions")
-    all_ids = {q.id for q in bank.questions}
+    """Only questions that may be served (not retired); a retired question in the history still
+    counts for the domain rotation but not for the cycle."""
+    pool = bank.practice_questions
+    if not pool:
+        raise LookupError("the bank has no questions to serve")
+    all_ids = {q.id for q in pool}
     asked = current_cycle(history, all_ids)
-    remaining = [q for q in bank.questions if q.id not in asked]
+    remaining = [q for q in pool if q.id not in asked]
     weights = {d.id: d.weight for d in bank.taxonomy.domains}
     history_domains = [bank.by_id[qid].domain for qid in history if qid in bank.by_id]
     available = {q.domain for q in remaining if q.domain in weights}

@@ -102,7 +102,7 @@ class LookupIndex:
                     "services": f"{f.service} {names.get(f.service, '')}", "body": f"{f.value} {f.unit}",
                 },
             )
-        for q in bank.questions:
+        for q in bank.practice_questions:  # a retired question is not offered to study
             self._primary.append(q.services[0])
             add(
                 _Doc("question", q.id, q.stem, f"Answer {q.key_text}. {q.explanation}"),

@@ -376,3 +376,6 @@ class Poster(Protocol):
 
     async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
         """Reply under an earlier post (a thread on Slack, a reply on Discord)."""
+
+    async def send_private(self, member: MemberRef, message: Message) -> str:
+        """Send a message to the member's DMs with the bot (review reminders)."""

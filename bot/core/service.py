@@ -191,10 +191,12 @@ class StudyService:
         qs = self.bank.practice_questions
         if not t:
             return list(qs)
-        if t in {"1", "2", "3", "4"}:
-            return [q for q in qs if q.domain == int(t)]
-        if any(task.id == t for task in self.bank.taxonomy.tasks):
-            return [q for q in qs if q.task == t]
+        if t in {"1", "2", "3", "4"} or any(task.id == t for task in self.bank.taxonomy.tasks):
+            # A domain or task whose questions are all retired has nothing to serve.
+            found = [q for q in qs if (q.domain == int(t) if len(t) == 1 else q.task == t)]
+            if not found:
+                raise UsageError(texts.NO_QUESTION_FOR_TOPIC.format(topic=topic.strip()[:40]))
+            return found
         slugs = self.bank.taxonomy.services
         wanted = {s for s in slugs if s == t or s.replace("-", "") == t.replace("-", "").replace(" ", "")}
         if not wanted:
