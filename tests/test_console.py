@@ -127,7 +127,7 @@ def test_console_short_exam_by_commands_to_the_report(tmp_path):
     ], content_dir=FIXTURE_BANK)
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    assert "== Question 1 of 8 - 16:00 left ==" in text and "[Flag] [Next] [Submit exam]" in text
+    assert "== Question 1 of 8 - 0:16:00 left ==" in text and "[Flag] [Next] [Submit exam]" in text
     assert "[A]" not in text  # letters are typed, not pressed
     assert "== Submit your exam? ==" in text and "Or type `/dva exam submit now`." in text
     assert "== Mock exam report: short exam, 8 questions ==" in text and "Review answers" in text

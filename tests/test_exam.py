@@ -76,7 +76,7 @@ async def test_walk_change_flag_back_and_submit_with_confirmation(service, store
     msg = await press(service, await say(service, "/dva exam"), "Short")
     exam = await store.active_exam(ALICE)
     assert exam.total == 8 and exam.deadline - exam.started_at == 16 * 60  # the small bank: 2 min each
-    assert msg.title == "Question 1 of 8 - 16:00 left" and msg.private and msg.replace
+    assert msg.title == "Question 1 of 8 - 0:16:00 left" and msg.private and msg.replace
     assert texts.EXAM_SMALL_BANK.format(n=8) in msg.text
     q1 = question_on(service, msg, exam)
     msg = await answer(service, msg, wrong(q1))  # answered: on to question 2
@@ -88,7 +88,7 @@ async def test_walk_change_flag_back_and_submit_with_confirmation(service, store
     assert "Flagged for review" in msg.footer and any(b.label == "Unflag" for b in msg.buttons)
     clock.advance(minutes=3, seconds=10)
     msg = await press(service, msg, "Next")
-    assert msg.title == "Question 3 of 8 - 12:50 left"
+    assert msg.title == "Question 3 of 8 - 0:12:50 left"
     msg = await press(service, msg, "Submit exam")
     assert msg.title == "Submit your exam?"
     assert "7 unanswered" in msg.text and "1 flagged" in msg.text and "Flagged: 2" in msg.lines
@@ -109,7 +109,7 @@ async def test_walk_change_flag_back_and_submit_with_confirmation(service, store
     clock.advance(minutes=1)
     msg = await press(service, msg, "Submit exam")
     assert msg.title == "Mock exam report: short exam, 8 questions"
-    assert "*Score: 8/8 right (100.0 %) - PASS*" in msg.text and "Time used: 4:10 of 16:00 (submitted)." in msg.text
+    assert "*Score: 8/8 right (100.0 %) - PASS*" in msg.text and "Time used: 0:04:10 of 0:16:00 (submitted)." in msg.text
     assert "Scaled score estimate: *1000*" in msg.text and "AWS does not publish" in msg.text
     assert await store.active_exam(ALICE) is None
 
@@ -151,7 +151,7 @@ async def test_a_wrong_number_of_letters_changes_nothing(service, store):
 async def test_one_active_exam_per_member(service, store):
     first = await say(service, "/dva exam short")
     again = await say(service, "/dva exam full")
-    assert again.text.startswith(texts.EXAM_RUNNING.format(mode="short", left="16:00"))
+    assert again.text.startswith(texts.EXAM_RUNNING.format(mode="short", left="0:16:00"))
     assert again.answer_to == first.answer_to
     starts = await asyncio.gather(*[say(service, "/dva exam full", member("bob")) for _ in range(3)])
     assert sum("has started" in m.text for m in starts) == 1
@@ -216,7 +216,7 @@ async def test_a_click_after_the_deadline_closes_the_exam_without_it(service, st
     late = await answer(service, msg, right(question_on(service, msg, exam)))
     assert late.title.startswith("Mock exam report")
     assert texts.EXAM_TIME_UP.format(deadline="10:16 (UTC)") in late.text and texts.EXAM_TIME_UP_LATE in late.text
-    assert "1/8 right" in late.text and "Time used: 16:00 of 16:00 (time ran out)." in late.text
+    assert "1/8 right" in late.text and "Time used: 0:16:00 of 0:16:00 (time ran out)." in late.text
     closed = (await store.member_exams(ALICE, limit=1))[0]
     assert closed.state == "expired" and closed.items[1].choice is None
     assert (await press(service, msg, "Next")).text == texts.EXAM_OVER.format(how="time ran out")
@@ -265,7 +265,7 @@ async def test_a_restart_continues_the_exam_with_the_same_deadline(bank, tmp_pat
     try:
         service = StudyService(bank=bank, store=store, clock=clock)
         again = await say(service, "/dva exam")
-        assert again.title == "Question 2 of 8 - 11:00 left" and "Flagged" in again.footer
+        assert again.title == "Question 2 of 8 - 0:11:00 left" and "Flagged" in again.footer
         assert (await store.active_exam(ALICE)).deadline == exam.deadline
         # The old message's buttons still work after the restart.
         moved = await press(service, msg, "Next")
@@ -301,7 +301,7 @@ async def test_report_numbers_equal_a_hand_count(real_service, store, clock, rea
             cell[1] += 1
     assert "*Score: 12/20 right (60.0 %) - FAIL*" in msg.text
     assert "Scaled score estimate: *640* on 100-1000" in msg.text  # 100 + 900 * 12/20
-    assert "Time used: 23:20 of 40:00 (submitted)." in msg.text
+    assert "Time used: 0:23:20 of 0:40:00 (submitted)." in msg.text
     names = {d.id: d.name for d in real_bank.taxonomy.domains}
     titles = {t.id: t.title for t in real_bank.taxonomy.tasks}
     expected_domains = [f"{d} {names[d]}: {r}/{t} ({100 * r / t:.0f} %)" for d, (r, t) in sorted(domains.items())]

@@ -38,11 +38,11 @@ class Tally:
 
 
 def clock_text(seconds: float) -> str:
-    """1:43:10 (hours), 9:05 under an hour."""
+    """H:MM:SS, as an exam's clock shows it: 1:43:10, 0:09:05."""
     s = max(0, int(seconds))
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    return f"{h}:{m:02d}:{sec:02d}"
 
 
 def local_time(ts: float, tz: str, *, with_date: bool = False) -> str:
