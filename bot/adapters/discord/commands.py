@@ -115,6 +115,15 @@ def build_dva_group(runner: CommandRunner, *, bank: Bank) -> app_commands.Group:
         words = ["review", "remind", state] + ([time] if state == "on" and time else [])
         await runner.run_command(interaction, " ".join(words))
 
+    # The mock exam (bot/core/exam.py) runs in the member's DMs; its navigation is buttons.
+    @dva.command(name="exam", description="A timed mock exam in your DMs: full (65 questions) or short (20)")
+    @app_commands.describe(action="full or short starts one; status, stop, history, report, review; empty: the choice")
+    async def exam(
+        interaction: discord.Interaction,
+        action: Literal["full", "short", "status", "stop", "history", "report", "review"] | None = None,
+    ) -> None:
+        await runner.run_command(interaction, f"exam {action}" if action else "exam")
+
     @dva.command(name="leaderboard", description="The rankings; you always see your own")
     @app_commands.describe(period="Which points count (default: this week)", scope="Where (default: this channel)")
     @app_commands.choices(scope=SCOPES)
