@@ -204,7 +204,9 @@ class DailyScheduler:
                             extra={"platform": member.platform, "workspace": member.workspace})
 
     async def close_exams(self) -> None:
-        """Score the exams past their deadline; a failure is logged and never stops the sweep."""
+        """Score the exams past their deadline and send each member the report in their DMs; a
+        failure is logged and never stops the sweep (the member also sees the report on their
+        next exam command or click)."""
         try:
             closed = await exam.close_expired(self.service)
         except Exception:  # noqa: BLE001 - the daily posts must go out regardless
@@ -212,6 +214,15 @@ class DailyScheduler:
             return
         if closed:
             log.info("closed %d mock exam(s) at their deadline", len(closed))
+        for done, report in closed:
+            poster = self.posters.get(done.member.platform)
+            if poster is None:
+                continue
+            try:
+                await poster.send_private(done.member, report)
+            except PostError as exc:
+                log.warning("exam report not delivered: %s", exc.reason,
+                            extra={"platform": done.member.platform, "workspace": done.member.workspace})
 
     # ----- posting ------------------------------------------------------------------------
     def due_at(self, sub: Subscription, day: date) -> datetime | None:

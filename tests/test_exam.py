@@ -231,7 +231,10 @@ async def test_the_sweep_closes_and_scores_exams_past_their_deadline(service, st
     assert await exam_module.close_expired(service) == []
     clock.advance(minutes=2)
     closed = await exam_module.close_expired(service)
-    assert [(e.member.user, e.state, e.right) for e in closed] == [("alice", "expired", 1), ("bob", "expired", 0)]
+    assert [(e.member.user, e.state, e.right) for e, _ in closed] == [("alice", "expired", 1), ("bob", "expired", 0)]
+    report = closed[0][1]
+    assert report.title.startswith("Mock exam report") and "1/8 right" in report.text and not report.replace
+    assert texts.EXAM_TIME_UP.format(deadline="10:16 (UTC)") in report.text
     assert await exam_module.close_expired(service) == []
     assert (await say(service, "/dva exam status")).text == texts.EXAM_NONE
     report = await say(service, "/dva exam report")

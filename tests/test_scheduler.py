@@ -309,6 +309,17 @@ async def test_the_sweep_scores_mock_exams_at_their_deadline(bank, store, sim):
     closed = await store.get_exam(exam.id)
     assert closed.state == "expired" and closed.right == 0 and closed.closed_at == datetime(
         2026, 3, 2, 7, 16, tzinfo=UTC).timestamp()  # the sweep on the deadline minute
+    # The member, away, gets the report in their DMs once.
+    [(to, report, _)] = poster.private
+    assert to == who and report.title.startswith("Mock exam report") and "Time is up" in report.text
+    # A member whose DMs are closed: the exam is scored all the same, the report waits for them.
+    poster.closed_dms.add("U2")
+    other = MemberRef("fake", "W1", "U2")
+    await sched.service.handle_command(member=other, channel=ChannelRef("fake", "W1", "D2"), text="/dva exam short")
+    await run_until(sim, [sched], datetime(2026, 3, 2, 7, 40, tzinfo=UTC))
+    assert (await store.member_exams(other, limit=1))[0].state == "expired" and len(poster.private) == 1
+    back = await sched.service.handle_command(member=other, channel=ChannelRef("fake", "W1", "D2"), text="/dva exam report")
+    assert back.title.startswith("Mock exam report")
     await sched.aclose()
 
 

@@ -387,17 +387,20 @@ class ExamFlow:
         )
 
     # ----- the scheduler's sweep ----------------------------------------------------------
-    async def close_expired(self) -> list[Exam]:
-        """Score every active exam whose deadline has passed; the exams this call closed."""
+    async def close_expired(self) -> list[tuple[Exam, Message]]:
+        """Score every active exam whose deadline has passed: the exams this call closed, each with
+        the report to send to its member (who may be away)."""
         now = self._now()
-        closed: list[Exam] = []
+        closed: list[tuple[Exam, Message]] = []
         for exam_id in await self.store.expired_exams(now=now):
             exam = await self.store.get_exam(exam_id)
             if exam is None:
                 continue
             done = await self.store.close_exam(exam_id, now=now, keys=self._keys(exam))
             if done is not None:
-                closed.append(done)
+                tz, _ = await self.service.member_timezone(done.member, None)
+                note = texts.EXAM_TIME_UP.format(deadline=local_time(done.deadline, tz))
+                closed.append((done, replace(report_message(done, self.bank, note=note), replace=False)))
         return closed
 
 
@@ -410,8 +413,8 @@ def _number_lines(unanswered: list[int], flagged: list[int]) -> tuple[str, ...]:
     return tuple(lines)
 
 
-async def close_expired(service: StudyService) -> list[Exam]:
-    """For the scheduler: close and score every exam past its deadline."""
+async def close_expired(service: StudyService) -> list[tuple[Exam, Message]]:
+    """For the scheduler: close and score every exam past its deadline; (exam, report) of each."""
     return await ExamFlow(service).close_expired()
 
 
