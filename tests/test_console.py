@@ -180,3 +180,29 @@ async def test_console_prints_a_reminder_like_a_dm(service):
     console = ConsoleAdapter(service=service, out=out)
     await console.send_private(console.member, Message(text="You have 3 review cards due."))
     assert "You have 3 review cards due." in out.getvalue()
+
+
+def test_console_exam_by_typed_letters_and_button_labels(tmp_path):
+    """Typed letters answer the exam's question on screen and move on; typed labels press its
+    buttons; a wrong count of letters leaves the question on screen with the reason."""
+    from content.loader import load_bank
+    from tests.conftest import FIXTURE_BANK
+
+    db = tmp_path / "typed.db"
+    lines = ["/dva exam short"] + ["A B", "A"] * 8 + ["back", "Flag", "Submit exam", "Submit now", "Review answers"]
+    out = run_console(db, lines, content_dir=FIXTURE_BANK)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    before, _, after = text.partition("== Mock exam report: short exam, 8 questions ==")
+    assert after, text[-2000:]
+    assert "This question has one answer" in before  # "A B" on a single-answer question
+    assert "== End of the exam - " in before and "== Submit your exam? ==" in before
+    assert "0 unanswered (they count as wrong) and 1 flagged" in before
+    assert "== Review answers, page 1 of" in after
+    bank = load_bank(FIXTURE_BANK)
+    assert not any(q.explanation in before for q in bank.questions)
+    assert any(q.explanation in after for q in bank.questions)
+    with sqlite3.connect(db) as conn:
+        states = conn.execute("SELECT state FROM exams").fetchall()
+        answered = conn.execute("SELECT COUNT(*) FROM exam_answers WHERE choice IS NOT NULL").fetchone()[0]
+    assert states == [("submitted",)] and answered == 8
