@@ -180,3 +180,27 @@ async def test_a_restarted_store_continues_the_exam(backend):
         assert again.items[0].choice == "A"
     finally:
         await second.aclose()
+
+
+async def test_an_exam_is_read_back_at_once_while_other_reads_run(store):
+    """Read-your-write under load: big reads of other members' cards run at the same time as
+    exams are started, answered and read back; every read sees the write just committed (the
+    SQLite reader once kept an old snapshot when another statement was left open between its
+    execute and its fetch)."""
+    big = member("big", workspace="T1")
+    await store.apply_reviews(big, [(f"q{i}", i % 2 == 0, T0) for i in range(3000)])
+
+    async def reader() -> bool:
+        for _ in range(5):
+            assert len(await store.member_cards(big)) == 3000
+        return True
+
+    async def writer(i: int) -> bool:
+        exam, created = await store.create_exam(member=member(f"u{i}", workspace="T1"), mode="short",
+                                                question_ids=QIDS, started_at=T0, deadline=T0 + 600)
+        stepped = await store.exam_step(exam.id, at=0, now=T0 + 1, to=1, choice="A")
+        again = await store.get_exam(exam.id)
+        return created and stepped and again.position == 1 and again.items[0].choice == "A"
+
+    results = await asyncio.gather(*[reader() for _ in range(20)], *[writer(i) for i in range(100)])
+    assert all(results)

@@ -191,7 +191,11 @@ class SQLiteStore(SQLiteExams, SQLiteCards):
         if db is None:
             raise StoreError("the store is not started")
         try:
-            return list(await (await db.execute(sql, params)).fetchall())
+            # One call into the connection's thread: execute and fetch together. Executing first and
+            # fetching later let another coroutine's statement run in between while this one was
+            # still open, so the reader's shared read transaction could keep an old snapshot and
+            # miss a write committed just before (an exam created and then not found).
+            return list(await db.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
 
