@@ -202,4 +202,6 @@ def test_bench_exam_row_measures_clicks_through_the_service(tmp_path, capsys):
     assert p99["value"] > 0 and p99["target"] == "<= 20" and "sqlite3 one-row UPDATE" in p99["baseline"]
     assert "service + store" in p99["note"] and "12 members in full exams" in p99["note"]
     assert rows["clicks handled"]["value"] == 12 * 3 + 12  # the paced clicks and the burst
+    slack = rows["p99 ms click to next question (Slack HTTP)"]
+    assert slack["value"] > 0 and "Slack HTTP" in slack["note"]
     assert "p99 ms click to next question" in capsys.readouterr().out

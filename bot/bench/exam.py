@@ -4,6 +4,10 @@ question rendered as Block Kit. The measured load is paced: every member clicks 
 `interval` seconds (a real candidate clicks about once in two minutes, so the default of one click
 a second for 200 members is ~100 times a real room), plus one round where all of them click in
 the same instant. Baseline: a bare sqlite3 UPDATE of one row per click, one transaction each.
+
+With `slack=True` the same load also goes through Slack's HTTP path: signed block_actions
+payloads to the real Bolt app, timed until the next question arrives at the response_url of a
+local fake of Slack (the sender, the app and the fake share this process and its cores).
 """
 
 from __future__ import annotations
@@ -41,7 +45,17 @@ def _click(msg: Message, rng: random.Random) -> tuple[str, str, str]:
 
 
 async def run(*, bank: Bank, folder: Path, members: int = 200, clicks: int = 20, interval: float = 1.0,
-              progress: bool = True) -> list[Row]:
+              progress: bool = True, slack: bool = True) -> list[Row]:
+    rows = await _service_path(bank=bank, folder=folder, members=members, clicks=clicks, interval=interval,
+                               progress=progress)
+    if slack:
+        rows += await _slack_path(bank=bank, folder=folder, members=members, clicks=clicks, interval=interval,
+                                  progress=progress)
+    return rows
+
+
+async def _service_path(*, bank: Bank, folder: Path, members: int, clicks: int, interval: float,
+                        progress: bool) -> list[Row]:
     url = database_url(folder, "exam")
     store = await started_store(url)
     service = StudyService(bank=bank, store=store, clock=FakeClock(NOW))
@@ -121,3 +135,102 @@ def _baseline(folder: Path, n: int) -> float:
         times.append(time.perf_counter() - t0)
     db.close()
     return 1000 * percentile(times, 99)
+
+
+async def _slack_path(*, bank: Bank, folder: Path, members: int, clicks: int, interval: float,
+                      progress: bool) -> list[Row]:
+    import aiohttp
+    from aiohttp import web
+
+    from bot.adapters.slack import SlackAdapter
+    from bot.adapters.slack.fake import FakeSlack
+    from bot.adapters.slack.render import PICK_ACTION
+    from bot.adapters.slack.testing import SlackSender, elements, http_settings
+
+    arrived: dict[str, asyncio.Future] = {}
+
+    class TimedSlack(FakeSlack):
+        """The fake of Slack, noting when each response_url message arrives."""
+
+        async def _response_url(self, request: web.Request) -> web.Response:
+            response = await super()._response_url(request)
+            name = request.match_info["name"]
+            waiter = arrived.get(name)
+            if waiter is not None and not waiter.done():
+                waiter.set_result((time.perf_counter(), self.calls[-1].args))
+            return response
+
+    url = database_url(folder, "exam-slack")
+    store = await started_store(url)
+    service = StudyService(bank=bank, store=store, clock=FakeClock(NOW))
+    fake = TimedSlack(team="TB")
+    await fake.start()
+    adapter = SlackAdapter(service=service, settings=http_settings(fake), http_host="127.0.0.1")
+    await adapter.start()
+    rng = random.Random(11)
+    latencies: list[float] = []
+    meter = Progress("exam clicks via Slack", members * clicks, enabled=progress)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            sender = SlackSender(port=adapter.http_port, fake=fake, session=session, team="TB")
+            users = [f"U{i:05d}" for i in range(members)]
+            for u in users:  # known to users.info, as real members are
+                fake.users[u] = {"id": u, "tz": "UTC", "is_admin": False, "is_owner": False}
+            await asyncio.gather(*[sender.command("exam full", user=u, name=f"start-{u}") for u in users])
+            screens = {}
+            for u in users:
+                posted = await fake.wait_for(
+                    lambda u=u: [c.args for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == f"D{u}"],
+                    within=30,
+                )
+                screens[u] = posted[-1]
+            counter = 0
+
+            async def one(u: str) -> float:
+                nonlocal counter
+                counter += 1
+                name = f"c{counter}"
+                screen = screens[u]
+                letters = [b for b in elements(screen, "button") if len(b["text"]["text"]) == 1]
+                if letters:
+                    element, state = rng.choice(letters), None
+                else:
+                    boxes = elements(screen, "checkboxes")[0]
+                    n = len(rng.sample(boxes["options"], 2))
+                    picked = [{"value": o["value"]} for o in boxes["options"][:n]]
+                    element = next(b for b in elements(screen, "button") if b["action_id"].endswith(":pick"))
+                    state = {boxes["block_id"]: {PICK_ACTION: {"type": "checkboxes", "selected_options": picked}}}
+                waiter = arrived[name] = asyncio.get_running_loop().create_future()
+                t0 = time.perf_counter()
+                # The answer may reach the response_url before or after the click's own HTTP ack.
+                status, _, _ = await sender.click(element, user=u, name=name, channel=f"D{u}", state=state)
+                try:
+                    at, body = await asyncio.wait_for(waiter, 10)
+                finally:
+                    arrived.pop(name, None)
+                if status != 200 or not str(body.get("text", "")).startswith("Question "):
+                    raise RuntimeError(f"exam via Slack: a click did not move on: {str(body.get('text'))[:100]}")
+                screens[u] = body
+                return at - t0
+
+            async def member(u: str) -> None:
+                await asyncio.sleep(rng.random() * interval)
+                start = time.perf_counter()
+                for k in range(clicks):
+                    await asyncio.sleep(max(0.0, start + k * interval - time.perf_counter()))
+                    latencies.append(await one(u))
+                    meter.add()
+
+            await asyncio.gather(*[member(u) for u in users])
+    finally:
+        meter.close()
+        await adapter.aclose()
+        await fake.aclose()
+        await store.aclose()
+    p50, p99 = 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)
+    where = (f"{backend(url)}, Slack HTTP: signed click -> Bolt -> service + store -> response_url of a local fake, "
+             f"{members} members, a click each per {interval:g} s")
+    return [
+        Row("exam", "p99 ms click to next question (Slack HTTP)", p99, "", "", None, where),
+        Row("exam", "p50 ms click to next question (Slack HTTP)", p50, "", "", None, where),
+    ]
