@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -195,9 +196,13 @@ async def _slack_path(*, bank: Bank, folder: Path, members: int, clicks: int, in
                 if letters:
                     element, state = rng.choice(letters), None
                 else:
-                    boxes = elements(screen, "checkboxes")[0]
-                    n = len(rng.sample(boxes["options"], 2))
-                    picked = [{"value": o["value"]} for o in boxes["options"][:n]]
+                    found = elements(screen, "checkboxes")
+                    if not found:
+                        raise RuntimeError(f"exam via Slack: no answer element on screen: {str(screen)[:300]}")
+                    boxes = found[0]
+                    wanted = re.search(r"Choose (TWO|THREE|FOUR)", str(screen.get("text", "")))
+                    n = {"TWO": 2, "THREE": 3, "FOUR": 4}[wanted.group(1)] if wanted else 2
+                    picked = [{"value": o["value"]} for o in rng.sample(boxes["options"], n)]
                     element = next(b for b in elements(screen, "button") if b["action_id"].endswith(":pick"))
                     state = {boxes["block_id"]: {PICK_ACTION: {"type": "checkboxes", "selected_options": picked}}}
                 waiter = arrived[name] = asyncio.get_running_loop().create_future()

@@ -32,7 +32,8 @@ from bot.core.exam_report import (
     report_message,
     review_message,
 )
-from bot.core.grading import NUMBER_WORDS, parse_choice
+from bot.core.exam_views import confirm_view, question_view
+from bot.core.grading import parse_choice
 from bot.core.messages import Button, Message
 from bot.core.models import MemberRef
 from bot.core.ports import Exam, StoreError
@@ -131,17 +132,17 @@ class ExamFlow:
         if verb == "confirm":
             return await self._submit(exam, request)
         if verb == "submit":
-            return self._confirm_view(exam, now) if self._pending(exam) else await self._submit(exam, request)
+            return confirm_view(exam, now) if self._pending(exam) else await self._submit(exam, request)
         if verb == "resume":
-            return self._view(exam, now)
+            return question_view(exam, self.bank, now)
         if verb not in NAV_VERBS:
             return private(texts.EXAM_GONE)
         if at != exam.position:
-            return self._view(exam, now, note=texts.EXAM_STALE.format(clicked=at + 1))
+            return question_view(exam, self.bank, now, note=texts.EXAM_STALE.format(clicked=at + 1))
         try:
             to, choice, flagged = self._step(exam, at, verb, arg or picked)
         except UsageError as exc:
-            return self._view(exam, now, note=str(exc))
+            return question_view(exam, self.bank, now, note=str(exc))
         if not await self.store.exam_step(exam.id, at=at, now=now, to=to, choice=choice, flagged=flagged):
             # Another click, the sweep or the deadline got there first: say where things stand.
             fresh = await self.store.get_exam(exam.id)
@@ -151,13 +152,13 @@ class ExamFlow:
                 return self._over(fresh)
             if self._now() >= fresh.deadline:
                 return await self._expire(fresh, request, late=True)
-            return self._view(fresh, self._now(), note=texts.EXAM_STALE.format(clicked=at + 1))
+            return question_view(fresh, self.bank, self._now(), note=texts.EXAM_STALE.format(clicked=at + 1))
         items = list(exam.items)
         if at < exam.total and (choice is not None or flagged is not None):
             item = items[at]
             items[at] = replace(item, choice=choice if choice is not None else item.choice,
                                 flagged=flagged if flagged is not None else item.flagged)
-        return self._view(replace(exam, position=to, items=tuple(items)), now)
+        return question_view(replace(exam, position=to, items=tuple(items)), self.bank, now)
 
     def _step(self, exam: Exam, at: int, verb: str, arg: str) -> tuple[int, str | None, bool | None]:
         """(the position to move to, the choice to store, the flag to store) for a click at `at`."""
@@ -228,7 +229,7 @@ class ExamFlow:
         if closed is not None:
             return closed
         if exam is not None:
-            return self._view(exam, self._now(), note=self._running(exam))
+            return question_view(exam, self.bank, self._now(), note=self._running(exam))
         full, short = FORMATS["full"], FORMATS["short"]
         return Message(
             title="Mock exam",
@@ -250,7 +251,7 @@ class ExamFlow:
         member = request.member
         exam, closed = await self._active(request)
         if exam is not None:
-            return self._view(exam, self._now(), note=self._running(exam))
+            return question_view(exam, self.bank, self._now(), note=self._running(exam))
         fmt = FORMATS[mode]
         seen = await self.store.member_cards(member)
         last = await self.store.member_exams(member, limit=1)
@@ -263,7 +264,7 @@ class ExamFlow:
             member=member, mode=mode, question_ids=ids, started_at=now, deadline=now + fmt.seconds_for(len(ids)),
         )
         if not created:  # another click started one a moment ago
-            return self._view(exam, now, note=self._running(exam))
+            return question_view(exam, self.bank, now, note=self._running(exam))
         notes = []
         if closed is not None:
             notes.append(texts.EXAM_PREVIOUS_SCORED)
@@ -273,7 +274,7 @@ class ExamFlow:
         ))
         if exam.total < fmt.size:
             notes.append(texts.EXAM_SMALL_BANK.format(n=exam.total))
-        return self._view(exam, now, note=" ".join(notes))
+        return question_view(exam, self.bank, now, note=" ".join(notes))
 
     @staticmethod
     def _seed(member: MemberRef, now: float, mode: str) -> str:
@@ -326,66 +327,6 @@ class ExamFlow:
     def _over(self, exam: Exam) -> Message:
         return private(texts.EXAM_OVER.format(how=texts.EXAM_OVER_HOW.get(exam.state, exam.state)))
 
-    # ----- views (never a key or an explanation) ------------------------------------------
-    def _view(self, exam: Exam, now: float, *, note: str = "") -> Message:
-        if exam.position >= exam.total:
-            return self._end_view(exam, now, note=note)
-        i = exam.position
-        item = exam.items[i]
-        question = self.bank.question(item.question_id)
-        left = clock_text(exam.deadline - now)
-        title = f"Question {i + 1} of {exam.total} - {left} left"
-        base = f"{exam.id}:{i}"
-        nav = (
-            Button("Unflag" if item.flagged else "Flag", ACTION, f"{base}:{'unflag' if item.flagged else 'flag'}"),
-            Button("Back", ACTION, f"{base}:back", disabled=i == 0),
-            Button("Next", ACTION, f"{base}:next"),
-            Button("Submit exam", ACTION, f"{base}:submit"),
-        )
-        head = f"{note}\n\n" if note else ""
-        if question is None:
-            return Message(title=title, text=head + texts.EXAM_MISSING_QUESTION, buttons=nav, private=True, replace=True)
-        n = len(question.key)
-        letters = () if n > 1 else tuple(Button(x, ACTION, f"{base}:ans:{x}") for x in question.letters)
-        answer = f"Your answer: {', '.join(item.choice)}." if item.choice else "Not answered yet."
-        pick = f" Pick {NUMBER_WORDS.get(n, n)}." if n > 1 else ""
-        flag = " Flagged for review." if item.flagged else ""
-        return Message(
-            title=title, text=head + question.stem, options=question.options, buttons=letters + nav, choose=n,
-            footer=f"{answer}{flag}{pick} You can change answers until you submit.",
-            answer_to=(ACTION, f"{base}:ans"), private=True, replace=True,
-        )
-
-    def _end_view(self, exam: Exam, now: float, *, note: str = "") -> Message:
-        unanswered = [k + 1 for k, it in enumerate(exam.items) if it.choice is None]
-        flagged = [k + 1 for k, it in enumerate(exam.items) if it.flagged]
-        base = f"{exam.id}:{exam.position}"
-        buttons = [Button("Back", ACTION, f"{base}:back")]
-        if unanswered:
-            buttons.append(Button(f"First unanswered ({unanswered[0]})", ACTION, f"{base}:goto:{unanswered[0] - 1}"))
-        if flagged:
-            buttons.append(Button(f"First flagged ({flagged[0]})", ACTION, f"{base}:goto:{flagged[0] - 1}"))
-        buttons.append(Button("Submit exam", ACTION, f"{base}:submit"))
-        text = texts.EXAM_END.format(answered=exam.total - len(unanswered), total=exam.total, flagged=len(flagged))
-        return Message(
-            title=f"End of the exam - {clock_text(exam.deadline - now)} left",
-            text=f"{note}\n\n{text}" if note else text, lines=_number_lines(unanswered, flagged),
-            buttons=tuple(buttons), private=True, replace=True,
-        )
-
-    def _confirm_view(self, exam: Exam, now: float) -> Message:
-        unanswered = [k + 1 for k, it in enumerate(exam.items) if it.choice is None]
-        flagged = [k + 1 for k, it in enumerate(exam.items) if it.flagged]
-        base = f"{exam.id}:{exam.position}"
-        return Message(
-            title="Submit your exam?",
-            text=texts.EXAM_CONFIRM.format(unanswered=len(unanswered), flagged=len(flagged),
-                                           left=clock_text(exam.deadline - now)),
-            lines=_number_lines(unanswered, flagged),
-            buttons=(Button("Submit now", ACTION, f"{base}:confirm"), Button("Back to the exam", ACTION, f"{base}:resume")),
-            footer=texts.EXAM_CONFIRM_CONSOLE, private=True, replace=True,
-        )
-
     # ----- the scheduler's sweep ----------------------------------------------------------
     async def close_expired(self) -> list[tuple[Exam, Message]]:
         """Score every active exam whose deadline has passed: the exams this call closed, each with
@@ -402,15 +343,6 @@ class ExamFlow:
                 note = texts.EXAM_TIME_UP.format(deadline=local_time(done.deadline, tz))
                 closed.append((done, replace(report_message(done, self.bank, note=note), replace=False)))
         return closed
-
-
-def _number_lines(unanswered: list[int], flagged: list[int]) -> tuple[str, ...]:
-    lines = []
-    if unanswered:
-        lines.append("Unanswered: " + ", ".join(map(str, unanswered)))
-    if flagged:
-        lines.append("Flagged: " + ", ".join(map(str, flagged)))
-    return tuple(lines)
 
 
 async def close_expired(service: StudyService) -> list[tuple[Exam, Message]]:
