@@ -176,8 +176,9 @@ async def test_fake_platform_refuses_past_its_rate_with_retry_after():
 
 def test_bench_command_prints_one_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = main(["bench", "answers", "lookup", "fanout", "--members", "300", "--in-flight", "50",
-                 "--queries", "40", "--fanout-subscriptions", "30", "--rate", "200", "--quiet", "--json", str(out)])
+    code = main(["bench", "answers", "lookup", "review", "fanout", "--members", "300", "--in-flight", "50",
+                 "--queries", "40", "--review-clicks", "20", "--fanout-subscriptions", "30", "--rate", "200", "--quiet",
+                 "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "scenario" in printed and "answers/s" in printed and "p99 ms per lookup" in printed
@@ -185,6 +186,8 @@ def test_bench_command_prints_one_table_and_writes_json(tmp_path, capsys):
     by = {(r["scenario"], r["figure"]): r for r in rows}
     assert by[("fanout", "missed posts")]["value"] == 0 and by[("fanout", "doubled posts")]["value"] == 0
     assert by[("answers", "answers/s")]["value"] > 0 and "sqlite3" in by[("answers", "answers/s")]["baseline"]
+    review = [r for r in rows if r["scenario"] == "review"]
+    assert len(review) == 3 and all(r["value"] > 0 and "raw SELECT" in r["baseline"] for r in review)
 
 
 def test_bench_refuses_an_unknown_scenario(capsys):

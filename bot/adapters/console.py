@@ -22,7 +22,8 @@ _MENTION = re.compile(r"<@([^>]+)>")
 
 
 def render(message: Message) -> str:
-    text = message.plain()
+    # Code fences only frame tables; a terminal shows the table as it is.
+    text = "\n".join(line for line in message.plain().split("\n") if line.strip() != "```")
     text = _MENTION.sub(r"@\1", text)
     return _BOLD.sub(r"\1", text)
 

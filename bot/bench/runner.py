@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.bench.report import Row, table
 
-SCENARIOS = ("answers", "leaderboard", "lookup", "fanout", "start", "exam")
+SCENARIOS = ("answers", "leaderboard", "lookup", "review", "fanout", "start", "exam")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board-members", type=int, default=100_000, help="leaderboard: members")
     parser.add_argument("--board-answers", type=int, default=2_000_000, help="leaderboard: answers")
     parser.add_argument("--queries", type=int, default=200, help="lookup: queries")
+    parser.add_argument("--review-clicks", type=int, default=300, help="review: Next review clicks per path")
     parser.add_argument("--fanout-subscriptions", type=int, default=2_000,
                         help="fanout: channels due at once (the issue's 5,000 take ~2 minutes at 50/s)")
     parser.add_argument("--rate", type=float, default=50.0, help="fanout: the fake platform's requests/s")
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from bot.bench import answers, exam, fanout, leaderboard, lookup, start
+    from bot.bench import answers, exam, fanout, leaderboard, lookup, review, start
     from content.loader import load_bank
 
     chosen = args.scenarios or list(SCENARIOS)
@@ -60,6 +61,8 @@ async def run(args: argparse.Namespace) -> int:
                                               answers=args.board_answers, progress=progress)
             elif name == "lookup":
                 rows += await lookup.run(bank=bank, count=args.queries)
+            elif name == "review":
+                rows += await review.run(bank=bank, folder=folder, clicks=args.review_clicks)
             elif name == "fanout":
                 rows += await fanout.run(bank=bank, folder=folder, subscriptions=args.fanout_subscriptions,
                                          rate=args.rate, progress=progress)
