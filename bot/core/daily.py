@@ -44,10 +44,12 @@ def _rank(channel: ChannelRef, day: date, qid: str) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()
 
 
-def pick_daily(bank: Bank, channel: ChannelRef, day: date, history: list[str]) -> Question:
-    """Only questions that may be served (not retired); a retired question in the history still
-    counts for the domain rotation but not for the cycle."""
-    pool = bank.practice_questions
+def pick_daily(
+    bank: Bank, channel: ChannelRef, day: date, history: list[str], *, exclude: frozenset[str] = frozenset()
+) -> Question:
+    """Only questions that may be served (not retired, not in `exclude`: disputed by reports); a
+    retired question in the history still counts for the domain rotation but not for the cycle."""
+    pool = tuple(q for q in bank.practice_questions if q.id not in exclude) or bank.practice_questions
     if not pool:
         raise LookupError("the bank has no questions to serve")
     all_ids = {q.id for q in pool}

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def install(service: StudyService) -> None:
     # Each module registers its commands and actions; imported here so service.py stays small.
-    from bot.core import practice
+    from bot.core import practice, reports
 
     practice.install(service)
+    reports.install(service)

@@ -7,6 +7,7 @@ and render the returned `Message`. No platform, database or scheduler code lives
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -18,26 +19,37 @@ from bot.core.commands import Command, parse, parse_leaderboard
 from bot.core.daily import pick_daily
 from bot.core.grading import grade, parse_choice
 from bot.core.lookup import Hit, LookupIndex
-from bot.core.messages import ACTION_ANSWER, Button, Message, answer_value, valid_action
+from bot.core.messages import ACTION_ANSWER, ACTION_REPORT, Button, Message, answer_value, valid_action
 from bot.core.models import Bank, ChannelRef, MemberRef, Question
 from bot.core.ports import AnswerIn, Post, Store, StoreError, Subscription
 from bot.core.streaks import Streak, compute_streak
 from bot.core.timeutil import (
+    DAY_NAMES,
     UsageError,
+    at_local,
+    canonical_zone,
     describe_days,
     local_date,
     parse_daily_on,
     period_key,
     period_start,
+    reveal_day,
+    reveal_gap,
+    reveal_instant,
     streak_day,
     zone,
 )
+from bot.core.words import and_list, did_you_mean, plural
 
 if TYPE_CHECKING:
     from bot.core.practice import Practice
+    from bot.core.reports import Reports
 
 log = logging.getLogger(__name__)
 LEADERBOARD_SIZE = 10
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+# Open "wrong key" reports from this many members keep a question out of new daily posts.
+DISPUTED_MEMBERS = 3
 
 SubscriptionListener = Callable[[Subscription], Awaitable[None]]
 
@@ -86,6 +98,7 @@ class StudyService:
         self._commands: dict[str, CommandHandler] = {}
         self._actions: dict[str, ActionHandler] = {}
         self.practice: Practice | None = None  # set by bot/core/practice.py's install
+        self.reports: Reports | None = None  # set by bot/core/reports.py's install
         from bot.core import features
 
         features.install(self)
@@ -204,7 +217,8 @@ class StudyService:
         if not wanted:
             wanted = {s for s, name in slugs.items() if t in name.lower() and len(t) >= 3}
         if not wanted:
-            raise UsageError(texts.UNKNOWN_TOPIC.format(topic=topic.strip()[:40]))
+            hint = did_you_mean(t, slugs, example="/dva quiz {}", cutoff=0.7)
+            raise UsageError(texts.UNKNOWN_TOPIC.format(topic=topic.strip()[:40], hint=hint))
         found = [q for q in qs if wanted & set(q.services)]
         if not found:
             raise UsageError(texts.NO_QUESTION_FOR_TOPIC.format(topic=topic.strip()[:40]))
@@ -271,8 +285,9 @@ class StudyService:
         for listener in self._answer_listeners:
             await listener(event)
         streak = await self.streak(member, tz, days=outcome.days)
-        head = texts.RIGHT.format(key=question.key_text) if g.correct else texts.WRONG.format(
-            choice=", ".join(choice), key=question.key_text
+        key = and_list(sorted(question.key))
+        head = texts.RIGHT.format(key=key, verb="are" if len(question.key) > 1 else "is") if g.correct else (
+            texts.WRONG.format(choice=and_list(choice), key=key)
         )
         lines = [head]
         if practice and post.kind == "daily":
@@ -280,11 +295,16 @@ class StudyService:
         lines.append(question.explanation)
         lines += [f"{letter}: {why}" for letter, why in question.wrong]
         lines.append(f"Read more: {question.references[0]}")
-        freezes = f", {streak.freezes} freeze(s) held" if streak.freezes else ""
-        lines.append(texts.EARNED.format(
-            points=g.points, practice=" (practice)" if practice else "", streak=streak.current, freezes=freezes
-        ))
-        message = Message(text="\n".join(lines), post_id=post.id)
+        freezes = f", {plural(streak.freezes, 'freeze')} held" if streak.freezes else ""
+        days = plural(streak.current, "day")
+        if g.points:
+            lines.append(texts.EARNED.format(
+                points=plural(g.points, "point"), practice=" (practice)" if practice else "", streak=days,
+                freezes=freezes,
+            ))
+        else:  # no "+0 points" line after a wrong practice answer
+            lines.append(texts.STREAK_ONLY.format(streak=days, freezes=freezes))
+        message = Message(text="\n".join(lines), post_id=post.id, buttons=(self.report_button(question),))
         if self.practice is not None:
             message = await self.practice.after_answer(member, post, outcome, message)
         return message
@@ -301,7 +321,8 @@ class StudyService:
         today = "you have answered today" if s.active_today else "answer a question today to keep it"
         return Message(
             title="Your streak",
-            text=f"Current streak: *{s.current}* day(s) ({today}). Best: {s.best}. Freezes held: {s.freezes}/2.\n"
+            text=f"Current streak: *{plural(s.current, 'day')}* ({today}). Best: {plural(s.best, 'day')}. "
+            f"Freezes held: {s.freezes}/2.\n"
             f"Days run from 04:00 to 04:00 in {tz}.",
         )
 
@@ -322,10 +343,15 @@ class StudyService:
         where = "this channel" if scope == "here" else "the workspace"
         if not top:
             return Message(title=f"Leaderboard, {where}, {label}", text="No points yet. Answer a question to get on the board!")
-        lines = [f"{r.rank}. {mention(r.user)}: {r.points}" for r in top]
+        lines = [
+            f"{MEDALS.get(r.rank, f'{r.rank}.')} {mention(r.user)}{' (you)' if r.user == member.user else ''}: "
+            f"{plural(r.points, 'point')}"
+            for r in top
+        ]
         if all(r.user != member.user for r in top):
             mine = await self.store.rank_of(member=member, channel=chan, since=since, period=key)
-            lines.append(f"…\n{mine.rank}. {mention(member.user)} (you): {mine.points}" if mine else "You have no points here yet.")
+            lines.append(f"…\n{mine.rank}. {mention(member.user)} (you): {plural(mine.points, 'point')}" if mine
+                         else "You have no points here yet.")
         return Message(title=f"Leaderboard, {where}, {label}", text="\n".join(lines))
 
     # ----- settings -----------------------------------------------------------------------
@@ -335,9 +361,9 @@ class StudyService:
             return Message(text=texts.TIMEZONE_IS.format(tz=tz, source=f" ({source})"))
         if len(args) != 1:
             raise UsageError(texts.TIMEZONE_USAGE)
-        zone(args[0])
-        await self.store.set_member_timezone(member, args[0])
-        return Message(text=texts.TIMEZONE_SET.format(tz=args[0]))
+        tz, warning = canonical_zone(args[0])
+        await self.store.set_member_timezone(member, tz)
+        return Message(text="\n".join(filter(None, [texts.TIMEZONE_SET.format(tz=tz), warning])))
 
     async def daily_command(
         self, *, channel: ChannelRef, args: tuple[str, ...], is_admin: bool, member: MemberRef
@@ -345,7 +371,7 @@ class StudyService:
         action = args[0].lower() if args else "status"
         if action == "status":
             return await self.daily_status(channel)
-        if action not in ("on", "off", "digest"):
+        if action not in ("on", "off", "digest", "ping"):
             raise UsageError(texts.DAILY_USAGE)
         if not (is_admin or member.user in self.admins):
             who = texts.ADMINS_BY_PLATFORM.get(channel.platform, "admins")
@@ -362,16 +388,31 @@ class StudyService:
                 raise UsageError("Usage: `/dva daily digest on|off` (after `/dva daily on ...`).")
             await self._save_subscription(replace(current, digest=args[1].lower() == "on"))
             return Message(text=f"Weekly digest {args[1].lower()}.")
+        if action == "ping":
+            if current is None:
+                return Message(text=texts.NO_DAILY_HERE)
+            ping = parse_ping(args[1:])
+            await self._save_subscription(replace(current, ping=ping))
+            if ping is None:
+                return Message(text=texts.DAILY_PING_OFF)
+            return Message(text=texts.DAILY_PING_SET.format(who=describe_ping(ping)))
         spec = parse_daily_on(list(args[1:]))
         sub = Subscription(
             channel=channel, time=spec.time, timezone=spec.timezone, days=spec.days, reveal=spec.reveal,
             active=True, digest=current.digest if current else True, last_error=None,
+            ping=current.ping if current else None,
         )
         await self._save_subscription(sub)
-        return Message(
-            text=texts.DAILY_SET.format(time=sub.time, tz=sub.timezone, days=describe_days(sub.days), reveal=sub.reveal),
-            ephemeral=False,
-        )
+        lines = [texts.DAILY_SET.format(
+            time=sub.time, tz=sub.timezone, days=describe_days(sub.days), reveal=sub.reveal,
+            next_day=" the next day" if reveal_day(date.min, sub.time, sub.reveal) != date.min else "",
+        )]
+        gap = reveal_gap(sub.time, sub.reveal)
+        if spec.explicit_reveal and gap < 60:
+            lines.append(texts.REVEAL_SOON.format(gap=plural(gap, "minute")))
+        if spec.warning:
+            lines.append(spec.warning)
+        return Message(text="\n".join(lines), ephemeral=False)
 
     async def remember_platform_timezone(self, member: MemberRef, tz: str | None) -> None:
         """Adopt the member's platform profile time zone when they never set one themselves."""
@@ -401,26 +442,56 @@ class StudyService:
         if sub is None:
             return Message(text=texts.NO_DAILY_HERE)
         error = f"\nLast problem: {sub.last_error}" if sub.last_error else ""
+        upcoming = ""
+        if sub.active:
+            post_at = self.next_post_at(sub)
+            if post_at is not None:
+                tz = zone(sub.timezone)
+                reveal_at = reveal_instant(post_at.astimezone(tz).date(), sub.time, sub.reveal, sub.timezone)
+                fmt = "%a %d %b %H:%M"
+                upcoming = texts.DAILY_NEXT.format(
+                    post=post_at.astimezone(tz).strftime(fmt), reveal=reveal_at.astimezone(tz).strftime(fmt),
+                    tz=sub.timezone,
+                )
         return Message(text=texts.DAILY_STATUS.format(
-            state="on" if sub.active else "off", time=sub.time, tz=sub.timezone, days=describe_days(sub.days),
-            reveal=sub.reveal, error=error,
+            state="on" if sub.active else "off (paused)", time=sub.time, tz=sub.timezone,
+            days=describe_days(sub.days), reveal=sub.reveal,
+            next_day=" the next day" if reveal_day(date.min, sub.time, sub.reveal) != date.min else "",
+            next=upcoming, digest="on" if sub.digest else "off",
+            ping=describe_ping(sub.ping) if sub.ping else "off", error=error,
         ))
 
+    def next_post_at(self, sub: Subscription):
+        """The instant of the channel's next scheduled post after now (None without a post day)."""
+        now = self.clock.now()
+        today = local_date(now, sub.timezone)
+        for ahead in range(8):
+            day = today + timedelta(days=ahead)
+            if DAY_NAMES[day.weekday()] in sub.days.split(","):
+                at = at_local(day, sub.time, sub.timezone)
+                if at > now:
+                    return at
+        return None
+
     # ----- daily posts and reveals (driven by the scheduler or the console) ---------------
-    async def claim_daily(self, channel: ChannelRef, tz: str) -> tuple[Post, bool]:
-        """Claim today's (channel-local) daily post; created is False when it already exists."""
-        today = local_date(self.clock.now(), tz)
+    async def claim_daily(self, channel: ChannelRef, tz: str, *, day: date | None = None) -> tuple[Post, bool]:
+        """Claim the channel's daily post of a local date (default today); created is False when it
+        already exists. Questions with open "wrong key" reports from several members are skipped."""
+        today = day or local_date(self.clock.now(), tz)
         existing = await self.store.get_daily(channel, today.isoformat())
         if existing:
             return existing, False
         history = await self.store.daily_history(channel)
-        question = pick_daily(self.bank, channel, today, history)
+        disputed = await self.store.disputed_questions(reason="wrong-key", min_members=DISPUTED_MEMBERS)
+        question = pick_daily(self.bank, channel, today, history, exclude=frozenset(disputed))
         return await self.store.claim_daily(
             channel=channel, local_date=today.isoformat(), question_id=question.id,
             created_at=self.clock.now().timestamp(),
         )
 
-    def daily_message(self, post: Post, *, answered: int | None = None) -> Message:
+    def daily_message(
+        self, post: Post, *, answered: int | None = None, ping: str | None = None, reveal_at: str | None = None,
+    ) -> Message:
         question = self.bank.question(post.question_id)
         if question is None:
             return Message(text=texts.EXPIRED, ephemeral=False)
@@ -428,7 +499,15 @@ class StudyService:
         msg = self.question_message(question, post, title=title, ephemeral=False)
         if answered is not None:
             msg = replace(msg, footer=f"{msg.footer} {answered} answered so far.")
+        if reveal_at:
+            msg = replace(msg, footer=f"{msg.footer} The answer is revealed at {reveal_at}.")
+        if ping:
+            msg = replace(msg, mention=ping)
         return msg
+
+    def discussion_message(self, sub: Subscription) -> Message:
+        """The first reply under a daily post: where to discuss it."""
+        return Message(text=texts.DISCUSS.format(reveal=sub.reveal), ephemeral=False)
 
     async def daily_view(self, post_id: int) -> tuple[Post, Message] | None:
         """The current face of a daily post: the question with its live answered count, or the
@@ -449,7 +528,8 @@ class StudyService:
         return await self.reveal_message(post), self.reveal_reply(post)
 
     async def reveal_message(self, post: Post) -> Message:
-        """The revealed post: stem, each option's share of the votes, the key, buttons disabled."""
+        """The revealed post: stem, options, each option's share of the votes and the key. The
+        answer buttons stay (labelled late): a late answer is graded as practice, privately."""
         question = self.bank.question(post.question_id)
         if question is None:
             return Message(text=texts.EXPIRED, ephemeral=False)
@@ -462,29 +542,36 @@ class StudyService:
                     per_letter[letter] += n
         right = sum(n for choice, n in counts.items() if set(choice) == set(question.key))
         shares = []
-        for letter, text in question.options:
+        for letter in question.letters:
             pct = 100 * per_letter[letter] / total if total else 0
             mark = "✅" if letter in question.key else "▫️"
-            shares.append(f"{mark} {letter}. {text} ({per_letter[letter]} vote(s), {pct:.0f} %)")
+            shares.append(f"{mark} {letter}: {plural(per_letter[letter], 'vote')} ({pct:.0f} %)")
         buttons = tuple(
-            Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter), disabled=True)
+            Button(label=texts.LATE_LABEL.format(letter=letter), action=ACTION_ANSWER,
+                   value=answer_value(post.id, letter))
             for letter in question.letters
         ) if len(question.key) == 1 else ()
         return Message(
-            title=f"Revealed: daily question {post.local_date}", text=question.stem, lines=tuple(shares),
-            footer=f"The answer is {question.key_text}. {right} of {total} answered right. "
-            "Late answers still earn practice points.",
-            ephemeral=False, post_id=post.id, buttons=buttons, choose=len(question.key),
+            title=f"Revealed: daily question {post.local_date}", text=question.stem, options=question.options,
+            lines=tuple(shares),
+            footer=texts.REVEALED_FOOTER.format(key=and_list(sorted(question.key)), right=right, total=total),
+            ephemeral=False, post_id=post.id, buttons=(*buttons, self.report_button(question)),
+            choose=len(question.key),
         )
 
     def reveal_reply(self, post: Post) -> Message:
         question = self.bank.question(post.question_id)
         if question is None:
             return Message(text=texts.EXPIRED, ephemeral=False)
-        body = [f"*The answer is {question.key_text}.* {question.explanation}"]
+        body = [f"*The answer is {and_list(sorted(question.key))}.* {question.explanation}"]
         body += [f"{letter}: {why}" for letter, why in question.wrong]
         body.append(f"Read more: {question.references[0]}")
-        return Message(title="Why", text="\n".join(body), ephemeral=False, post_id=post.id)
+        return Message(title="Why", text="\n".join(body), ephemeral=False, post_id=post.id,
+                       buttons=(self.report_button(question),))
+
+    @staticmethod
+    def report_button(question: Question) -> Button:
+        return Button(label="Report", action=ACTION_REPORT, value=question.id)
 
     async def weekly_digest(self, channel: ChannelRef, tz: str) -> Message | None:
         """Last week's top 5 of the channel and the longest current streaks; None if nobody played."""
@@ -512,3 +599,30 @@ class StudyService:
         lines.append("*Longest current streaks*")
         lines += [f"{mention(user)}: {n} day(s)" for n, user in streaks[:5]] or ["No streaks yet."]
         return Message(title="Weekly digest", text="\n".join(lines), ephemeral=False)
+
+
+def parse_ping(args: tuple[str, ...]) -> str | None:
+    """`<@&role>` (Discord), `<!subteam^ID|@name>` (Slack), `here`/`@here`, or `off` -> the stored
+    ping ('role:<id>', 'group:<id>', 'here') or None; UsageError for anything else."""
+    if len(args) != 1:
+        raise UsageError(texts.DAILY_PING_USAGE)
+    word = args[0].strip()
+    low = word.lower()
+    if low in ("off", "none", "no"):
+        return None
+    if low in ("here", "@here", "<!here>", "<!here|here>", "<!here|@here>"):
+        return "here"
+    m = re.fullmatch(r"<@&(\d{1,20})>", word)
+    if m:
+        return f"role:{m.group(1)}"
+    m = re.fullmatch(r"<!subteam\^([A-Z0-9]{2,20})(?:\|[^>]*)?>", word)
+    if m:
+        return f"group:{m.group(1)}"
+    raise UsageError(texts.DAILY_PING_USAGE)
+
+
+def describe_ping(ping: str) -> str:
+    if ping == "here":
+        return "@here"
+    kind, _, ident = ping.partition(":")
+    return f"<@&{ident}>" if kind == "role" else f"<!subteam^{ident}>"

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -222,9 +223,14 @@ class DiscordAdapter:
             # view=None removes components, which is what an update without buttons means.
             await self._messageable(channel).get_partial_message(int(message_id)).edit(embed=embed, view=view)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
+        if thread:  # the post's discussion thread: the explanation goes where the group talks
+            where = ChannelRef(PLATFORM, channel.workspace, thread)
+            async with self._edge("reply", where):
+                sent = await self._messageable(where).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+            return str(sent.id)
         reference = discord.MessageReference(
             message_id=int(message_id), channel_id=int(channel.channel), guild_id=int(channel.workspace),
             fail_if_not_exists=False,
@@ -234,6 +240,42 @@ class DiscordAdapter:
                 embed=embed, reference=reference, allowed_mentions=NO_MENTIONS, **extra
             )
         return str(sent.id)
+
+    async def open_discussion(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        """A public thread on the daily post (its id is the post's) when studybot may create one;
+        None without the Create Public Threads permission or where Discord refuses."""
+        client = self._require_client()
+        guild = client.get_guild(int(channel.workspace))
+        where = guild.get_channel(int(channel.channel)) if guild is not None else None
+        if where is not None and guild is not None and guild.me is not None:
+            if not where.permissions_for(guild.me).create_public_threads:
+                return None
+        name = (message.text.split(" - ")[0] if message.text else "Discussion")[:90]
+        try:
+            async with self._edge("thread", channel):
+                thread = await self._messageable(channel).get_partial_message(int(message_id)).create_thread(
+                    name=name, auto_archive_duration=1440,
+                )
+        except PostError:
+            return None
+        return str(thread.id)
+
+    async def find_post(self, channel: ChannelRef, post) -> str | None:
+        """An earlier delivery of `post` among the channel's recent messages: a message of the bot
+        whose buttons or select carry the post id. PostError when the history cannot be read."""
+        client = self._require_client()
+        wanted = (f"dva:answer:{post.id}:", f"dva:pick:{post.id}")
+        after = discord.Object(id=discord.utils.time_snowflake(
+            datetime.fromtimestamp(post.created_at - 60, tz=UTC)))
+        async with self._edge("history", channel):
+            async for found in self._messageable(channel).history(limit=50, after=after):
+                if client.user is not None and found.author.id != client.user.id:
+                    continue
+                ids = [getattr(child, "custom_id", None) or "" for row in found.components
+                       for child in getattr(row, "children", [])]
+                if any(i.startswith(wanted) for i in ids):
+                    return str(found.id)
+        return None
 
     # ----- the "N answered" count -----------------------------------------------------------
     async def _answer_recorded(self, event: AnswerRecorded) -> None:

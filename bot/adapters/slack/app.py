@@ -287,7 +287,7 @@ class SlackAdapter:
         async with self._update_lock(message_id):
             await (await self._poster_for(channel)).update(channel, message_id, message)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         return await (await self._poster_for(channel)).reply(channel, message_id, message)
 
     def _update_lock(self, message_id: str) -> asyncio.Lock:

@@ -75,7 +75,7 @@ class SlackPoster:
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         await self._send("chat.update", channel=channel, message=message, ts=message_id)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         data = await self._send("chat.postMessage", channel=channel, message=message, thread_ts=message_id)
         return str(data["ts"])
 
