@@ -226,7 +226,7 @@ async def test_commands_sync_once_and_again_only_when_the_payload_changes(fake, 
         assert dva["name"] == "dva" and dva["contexts"] == [0] and dva["integration_types"] == [0]
         subcommands = {o["name"] for o in dva["options"]}
         assert subcommands == {"help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily",
-                               "review"}
+                               "review", "report", "reports"}
         # A gateway reconnect (a new READY or RESUMED) does not re-sync.
         await fake.ask_to_reconnect()
         await fake.wait_identified()

@@ -26,12 +26,14 @@ from bot.adapters.discord.commands import build_dva_group
 from bot.adapters.discord.components import ActionButton, ActionSelect, AnswerButton, AnswerSelect
 from bot.adapters.discord.permissions import missing_permissions
 from bot.adapters.discord.render import render
+from bot.adapters.discord.report import ReportModal
 from bot.config import ConfigError, Settings
 from bot.core import texts as core_texts
-from bot.core.messages import Message
+from bot.core.messages import ACTION_REPORT, Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
 from bot.core.service import AnswerRecorded, StudyService
+from bot.core.timeutil import UsageError
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -213,8 +215,12 @@ class DiscordAdapter:
     async def post(self, channel: ChannelRef, message: Message) -> str:
         embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
+        # Mentions inside embeds never notify: a ping (`/dva daily ping`) goes in the content, and
+        # only that mention is allowed.
+        content, mentions = ping_of(message.mention)
         async with self._edge("post", channel):
-            sent = await self._messageable(channel).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+            sent = await self._messageable(channel).send(content=content, embed=embed, allowed_mentions=mentions,
+                                                         **extra)
         return str(sent.id)
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
@@ -335,9 +341,32 @@ class DiscordAdapter:
             return
         member = MemberRef(PLATFORM, guild, str(interaction.user.id))
         channel = ChannelRef(PLATFORM, guild, str(interaction.channel_id or ""))
+        if action == ACTION_REPORT:
+            await self._open_report(interaction, member=member, channel=channel, question_id=value)
+            return
         await self._respond(interaction, self.service.handle_action(
             member=member, channel=channel, action=action, value=value, picked=picked,
         ), channel=channel)
+
+    async def _open_report(
+        self, interaction: discord.Interaction, *, member: MemberRef, channel: ChannelRef, question_id: str
+    ) -> None:
+        """The Report button: a form; its submission is stored through the core."""
+        async def submit(modal_interaction: discord.Interaction, reason: str, details: str) -> None:
+            assert self.service.reports is not None
+
+            async def work() -> Message:
+                try:
+                    return await self.service.reports.report_question(member, question_id, reason, details)
+                except UsageError as exc:
+                    return Message(text=str(exc))
+
+            await self._respond(modal_interaction, work(), channel=channel)
+
+        try:
+            await interaction.response.send_modal(ReportModal(question_id, submit=submit))
+        except discord.HTTPException as exc:
+            log.warning("could not open the report form: %s %s", exc.status, exc.text, extra=_where(channel))
 
     # ----- the member's direct messages -----------------------------------------------------
     async def send_private(self, member: MemberRef, message: Message) -> str:
@@ -423,3 +452,14 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("could not answer a Discord interaction: %s %s", exc.status, exc.text,
                         extra=_where(channel) if channel else {"platform": PLATFORM})
+
+
+def ping_of(mention: str) -> tuple[str | None, discord.AllowedMentions]:
+    """(message content, allowed mentions) for a core mention: 'here' -> @here, 'role:<id>' -> the role."""
+    if mention == "here":
+        return "@here", discord.AllowedMentions(everyone=True, users=False, roles=False, replied_user=False)
+    kind, _, ident = mention.partition(":")
+    if kind == "role" and ident.isdigit():
+        return f"<@&{ident}>", discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(ident))],
+                                                       replied_user=False)
+    return None, NO_MENTIONS
