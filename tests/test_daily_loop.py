@@ -13,7 +13,7 @@ import pytest
 from bot.core import texts
 from bot.core.clock import FakeClock
 from bot.core.grading import parse_choice
-from bot.core.models import ChannelRef, MemberRef
+from bot.core.models import ChannelRef
 from bot.core.ports import PostError, Subscription
 from bot.core.service import StudyService
 from bot.core.timeutil import (
