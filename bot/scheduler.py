@@ -319,7 +319,7 @@ class DailyScheduler:
             return
         try:
             async with self._limits[sub.channel.platform]:
-                thread = await opener(sub.channel, message_id, self.service.discussion_message(sub))
+                thread = await opener(sub.channel, message_id, self.service.discussion_message(sub, post))
         except PostError as exc:
             log.info("no discussion thread: %s", exc.reason,
                      extra={"platform": sub.channel.platform, "channel": sub.channel.channel})

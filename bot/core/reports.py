@@ -29,7 +29,7 @@ _ALIASES = {"wrong": "wrong-key", "key": "wrong-key", "wrongkey": "wrong-key", "
 
 
 def parse_reason(word: str) -> str | None:
-    w = word.strip().lower()
+    w = word.strip().lower().rstrip("!.").replace(" ", "-")
     return w if w in REASONS else _ALIASES.get(w)
 
 

@@ -505,9 +505,10 @@ class StudyService:
             msg = replace(msg, mention=ping)
         return msg
 
-    def discussion_message(self, sub: Subscription) -> Message:
-        """The first reply under a daily post: where to discuss it."""
-        return Message(text=texts.DISCUSS.format(reveal=sub.reveal), ephemeral=False)
+    def discussion_message(self, sub: Subscription, post: Post) -> Message:
+        """The first reply under a daily post (a Discord thread's name is the title): where to discuss it."""
+        return Message(title=f"Daily question {post.local_date}", text=texts.DISCUSS.format(reveal=sub.reveal),
+                       ephemeral=False)
 
     async def daily_view(self, post_id: int) -> tuple[Post, Message] | None:
         """The current face of a daily post: the question with its live answered count, or the

@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -41,6 +40,7 @@ PLATFORM = "discord"
 DEFER_AFTER = 2.0
 THREADS = (discord.ChannelType.public_thread, discord.ChannelType.private_thread, discord.ChannelType.news_thread)
 NO_MENTIONS = discord.AllowedMentions.none()
+HISTORY_LOOKBACK = 100  # recent messages searched for a daily post delivered before a crash
 
 
 def _ids(value: str) -> list[int]:
@@ -256,25 +256,32 @@ class DiscordAdapter:
         if where is not None and guild is not None and guild.me is not None:
             if not where.permissions_for(guild.me).create_public_threads:
                 return None
-        name = (message.text.split(" - ")[0] if message.text else "Discussion")[:90]
+        name = (message.title or "Discussion")[:90]
         try:
             async with self._edge("thread", channel):
-                thread = await self._messageable(channel).get_partial_message(int(message_id)).create_thread(
-                    name=name, auto_archive_duration=1440,
+                # The REST call itself: a partial message has no guild to build a Thread object from.
+                data = await client.http.start_thread_with_message(
+                    int(channel.channel), int(message_id), name=name, auto_archive_duration=1440,
+                    rate_limit_per_user=None,
                 )
         except PostError:
             return None
-        return str(thread.id)
+        thread = str(data.get("id") or "")
+        if thread and message.text:
+            try:
+                await self.post(ChannelRef(PLATFORM, channel.workspace, thread), message)
+            except PostError:
+                pass  # the thread is open; the opener line is a nicety
+        return thread or None
 
     async def find_post(self, channel: ChannelRef, post) -> str | None:
         """An earlier delivery of `post` among the channel's recent messages: a message of the bot
         whose buttons or select carry the post id. PostError when the history cannot be read."""
         client = self._require_client()
         wanted = (f"dva:answer:{post.id}:", f"dva:pick:{post.id}")
-        after = discord.Object(id=discord.utils.time_snowflake(
-            datetime.fromtimestamp(post.created_at - 60, tz=UTC)))
+        # The newest messages: a retry comes minutes after the lost delivery, so it is among them.
         async with self._edge("history", channel):
-            async for found in self._messageable(channel).history(limit=50, after=after):
+            async for found in self._messageable(channel).history(limit=HISTORY_LOOKBACK):
                 if client.user is not None and found.author.id != client.user.id:
                     continue
                 ids = [getattr(child, "custom_id", None) or "" for row in found.components
