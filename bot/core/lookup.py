@@ -84,8 +84,16 @@ class LookupIndex:
                     postings[t][idx] += w
 
         self._primary: list[str] = []
+        # Each entry's keyword phrases as word sets: a query that contains a whole phrase (all its
+        # words) is about that entry ("lambda timeout" holds the keyword "timeout").
+        self._phrases: list[tuple[frozenset[str], ...]] = []
+
+        def phrases(keywords) -> tuple[frozenset[str], ...]:
+            return tuple(frozenset(tokens(k)) for k in keywords if tokens(k))
+
         for s in bank.scenarios:
             self._primary.append(s.services[0])
+            self._phrases.append(phrases(s.keywords))
             add(
                 _Doc("scenario", s.id, s.situation, f"{s.solution} {s.why}"),
                 {
@@ -95,6 +103,7 @@ class LookupIndex:
             )
         for f in bank.facts:
             self._primary.append(f.service)
+            self._phrases.append(phrases(f.keywords))
             add(
                 _Doc("fact", f.id, f.statement, f"{f.value} {f.unit}"),
                 {
@@ -104,6 +113,7 @@ class LookupIndex:
             )
         for q in bank.practice_questions:  # a retired question is not offered to study
             self._primary.append(q.services[0])
+            self._phrases.append(())
             add(
                 _Doc("question", q.id, q.stem, f"Answer {q.key_text}. {q.explanation}"),
                 {
@@ -127,6 +137,15 @@ class LookupIndex:
             self._by_tail[term[-2:]].append(term)
         self._kind_of = [d.kind for d in self._docs]
         self._services = {slug.replace("-", "") for slug in bank.taxonomy.services} | set(bank.taxonomy.services)
+        # How members name a service in a query: its slug ("step-functions", "stepfunctions",
+        # "step functions") or its name without the vendor ("Step Functions", "API Gateway").
+        self._service_names: list[tuple[str, str]] = []
+        for slug, name in bank.taxonomy.services.items():
+            spoken = {slug, slug.replace("-", " "), slug.replace("-", "")}
+            bare = re.sub(r"^(aws|amazon)\s+", "", name.lower()).strip()
+            if bare:
+                spoken.add(bare)
+            self._service_names += [(" ".join(tokens(x)), slug) for x in spoken if tokens(x)]
         self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
         # Members ask about the same few hundred words: keep their merged postings.
         self._word_scores = lru_cache(maxsize=4096)(self._word_scores_uncached)
@@ -175,6 +194,11 @@ class LookupIndex:
                     best[doc] = s
         return best
 
+    def named_services(self, query: str) -> set[str]:
+        """The slugs of the services a query names ("step functions", "lambda", "api gateway")."""
+        text = f" {' '.join(tokens(query[:500]))} "
+        return {slug for spoken, slug in self._service_names if f" {spoken} " in text}
+
     def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Hit]:
         words: list[str] = []
         for w in _WORD.findall(query.lower()[:500]):
@@ -191,14 +215,18 @@ class LookupIndex:
                 scores[doc] += s
                 matched[doc] += 1
         n_words = len(words)
-        # A service named in the query favours entries that are about that service first.
-        named = {w for w in words if w in self._services}
+        # A service named in the query favours entries that are about that service first, and an
+        # entry one of whose keyword phrases the query holds whole is favoured again.
+        named = self.named_services(query)
+        said = set(words)
         ranked = []
         for doc, s in scores.items():
             if kind and self._kind_of[doc] != kind:
                 continue
             coverage = matched[doc] / n_words
-            boost = 1.25 if self._primary[doc] in named else 1.0
+            boost = 1.5 if self._primary[doc] in named else 1.0
+            if any(phrase <= said for phrase in self._phrases[doc]):
+                boost *= 1.2
             ranked.append((s * coverage * coverage * boost, doc))
         ranked = heapq.nsmallest(limit, ranked, key=lambda x: (-x[0], x[1]))  # the best few, not a full sort
         hits = []

@@ -8,6 +8,7 @@ and raised as PostError, permanent when a person has to act (bot not invited, ch
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -78,8 +79,9 @@ class SlackPoster:
         return str(data["ts"])
 
     async def open_discussion(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
-        """The first thread reply under a daily post; the thread is the post's (its ts)."""
-        await self.reply(channel, message_id, message)
+        """The first thread reply under a daily post; the thread is the post's (its ts). The title
+        names a Discord thread; in a Slack thread the line says it all."""
+        await self.reply(channel, message_id, replace(message, title=""))
         return message_id
 
     async def find_post(self, channel: ChannelRef, post) -> str | None:
