@@ -381,7 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader gone early is met here, not at interpreter exit
+        return code
     except BrokenPipeError:
         # `studybot content stats | head`: the reader left; exit quietly, as Unix tools do.
         import os

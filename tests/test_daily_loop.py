@@ -423,3 +423,52 @@ def test_console_renders_the_cores_markup():
 
     shown = render(Message(text="*Bold* and _italic_ with `code_name` and snake_case and <@ann>"))
     assert shown == "Bold and italic with `code_name` and snake_case and @ann"
+
+
+def test_lookups_rank_the_named_service_first(real_bank):
+    from bot.core.lookup import LookupIndex
+
+    index = LookupIndex(real_bank)
+    assert index.search("lambda timeout", kind="fact", limit=1)[0].id == "f-lambda-timeout"
+    top = index.search("step functions max duration", kind="fact", limit=1)[0].id
+    assert top.startswith("f-sfn-") and "duration" in top
+    assert index.search("not authorized to perform sts:AssumeRole", kind="scenario", limit=1)[0].id.startswith(
+        "s-sts-assumerole")
+
+
+async def test_help_lists_every_command_for_each_platform(service, channel):
+    from bot.core.commands import SUBCOMMANDS
+
+    slack_help = (await service.handle_command(member=member(), channel=ChannelRef("slack", "T", "C"),
+                                               text="help")).text
+    for name in set(SUBCOMMANDS) - {"exam", "lookup", "help"}:  # exam: its branch adds its own line
+        assert f"`/dva {name}" in slack_help, name
+    for sub in ("daily digest", "daily ping", "daily on", "daily off", "daily status", "reports"):
+        assert f"`/dva {sub}" in slack_help
+    discord_help = (await service.handle_command(member=member(), channel=ChannelRef("discord", "G", "C"),
+                                                 text="help")).text
+    assert "`/dva quiz topic:<topic>`" in discord_help and "`/dva quiz [topic]`" not in discord_help
+
+
+def test_messages_start_with_a_capital_letter():
+    import string
+
+    from bot.core import texts as t
+
+    for name in dir(t):
+        value = getattr(t, name)
+        if name.isupper() and isinstance(value, str) and value and value[0] in string.ascii_letters:
+            assert value[0].isupper(), name
+
+
+def test_content_stats_piped_into_head_exits_quietly():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The reader is gone before studybot writes (as `| head -1` after its line): no BrokenPipeError.
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "content", "stats"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"BrokenPipe" not in err and b"Traceback" not in err, err

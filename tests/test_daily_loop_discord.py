@@ -122,3 +122,21 @@ async def test_a_post_accepted_before_a_crash_is_found_in_the_channel_history(fa
     assert len(daily_posts(fake)) == 1
     assert (await service.store.get_post(post.id)).message_id == mid
     assert fake.calls("GET", f"/channels/{CHANNEL}/messages")
+
+
+async def test_feedback_is_green_when_right_and_red_when_wrong_and_the_footer_says_what_discord_does(
+    fake, adapter, service,
+):
+    from tests.test_discord_answers import post_daily
+
+    post, message = await post_daily(service, adapter, fake, "t-d1-one")
+    right = await interact(fake, fake.component(message, f"dva:answer:{post.id}:A", guild_id=GUILD, user_id=ALICE))
+    wrong = await interact(fake, fake.component(message, f"dva:answer:{post.id}:B", guild_id=GUILD,
+                                                user_id="866666666666666666"))
+    assert right.body["data"]["embeds"][0]["color"] == 0x2ECC71
+    assert wrong.body["data"]["embeds"][0]["color"] == 0xE74C3C
+    multi, _ = await service.store.claim_daily(channel=HERE, local_date="2026-03-03", question_id="t-d1-multi",
+                                               created_at=1.0)
+    mid = await adapter.post(HERE, service.daily_message(multi))
+    footer = fake.messages[mid]["embeds"][0]["footer"]["text"]
+    assert footer.startswith("Pick 2 options in the menu below; your answer is sent when you close it.")

@@ -95,7 +95,8 @@ def bold(text: str) -> str:
 
 async def test_every_subcommand_answers_privately(fake, adapter, store):
     help_text = said(await command(fake, "help"))
-    assert bold(texts.HELP) == help_text
+    assert bold(texts.help_text("discord")) == help_text
+    assert "`/dva daily on time:09:00 timezone:Europe/Berlin days:weekdays reveal:17:00`" in help_text
 
     # Practice goes to the member's DMs; the slash command answers with a pointer.
     quiz = await command(fake, "quiz", options={"topic": "lambda"})

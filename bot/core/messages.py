@@ -50,6 +50,8 @@ class Message:
     replace: bool = False
     # Whom a channel post notifies: "here", "role:<id>" (Discord) or "group:<id>" (Slack); "" nobody.
     mention: str = ""
+    # How an answer went ("right", "wrong"; "" for anything else): Discord colours its embed by it.
+    tone: str = ""
 
     def plain(self) -> str:
         """A plain-text rendering, used by the console and by tests."""

@@ -152,7 +152,7 @@ class StudyService:
             return await handler(Request(member, channel, is_admin), cmd.args)
         match cmd.name:
             case "help":
-                return Message(text=texts.HELP)
+                return Message(text=texts.help_text(channel.platform))
             case "scenario" | "fact" | "lookup":
                 kind = None if cmd.name == "lookup" else cmd.name
                 return self.lookup_message(cmd.rest, kind=kind)
@@ -231,7 +231,7 @@ class StudyService:
             Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter))
             for letter in question.letters
         )
-        footer = f"Pick {n} options, then submit." if n > 1 else "Answer privately with the buttons."
+        footer = texts.PICK_N.format(n=n) if n > 1 else texts.ANSWER_WITH_BUTTONS
         return Message(
             title=title, text=stem, options=question.options, buttons=buttons, choose=n, post_id=post.id,
             ephemeral=ephemeral, footer=footer,
@@ -304,7 +304,8 @@ class StudyService:
             ))
         else:  # no "+0 points" line after a wrong practice answer
             lines.append(texts.STREAK_ONLY.format(streak=days, freezes=freezes))
-        message = Message(text="\n".join(lines), post_id=post.id, buttons=(self.report_button(question),))
+        message = Message(text="\n".join(lines), post_id=post.id, buttons=(self.report_button(question),),
+                          tone="right" if g.correct else "wrong")
         if self.practice is not None:
             message = await self.practice.after_answer(member, post, outcome, message)
         return message

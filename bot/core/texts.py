@@ -1,17 +1,43 @@
 """Every member-facing sentence in one place, each saying what to do next."""
 
-HELP = """*studybot: daily AWS DVA-C02 practice*
-`/dva quiz [topic]`: a practice question you have not seen lately (topic: a service such as lambda, a domain 1-4 or a task such as 2.1; none: your weakest task)
-`/dva review`: the questions you got wrong, again just before you would forget them
-`/dva review remind on HH:MM` | `off`: one private reminder on days with reviews due
-`/dva stats`: your points, streak and readiness by domain; `/dva stats group`: the channel's
-`/dva scenario <words>`: what to do when... (e.g. `/dva scenario cors error`)
-`/dva fact <words>`: exam numbers (e.g. `/dva fact lambda timeout`)
-`/dva streak`: your streak and freezes
-`/dva leaderboard [week|month|all] [here|workspace]`: the rankings
-`/dva timezone <IANA name>`: your time zone for streak days (e.g. Europe/Berlin)
-`/dva daily on HH:MM <IANA tz> [daily|weekdays|mon,wed,fri] [reveal HH:MM]`: schedule this channel's daily question (admins)
-`/dva daily off`, `/dva daily status`: stop or inspect the schedule"""
+# Every command, as (what to type with /dva, as Discord's named options show it, what it does).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("quiz [topic]", "quiz topic:<topic>",
+     "a practice question you have not seen lately (a service such as lambda, a domain 1-4 or a task such as 2.1; "
+     "none: your weakest task)"),
+    ("review", "review next", "the questions you got wrong, again just before you would forget them"),
+    ("review remind on HH:MM` | `off", "review remind state:on time:HH:MM",
+     "one private reminder on days with reviews due"),
+    ("stats` | `stats group", "stats scope:group", "your points, streak and readiness by domain; or the channel's"),
+    ("scenario <words>", "scenario words:<words>", "what to do when... (e.g. cors error)"),
+    ("fact <words>", "fact words:<words>", "exam numbers (e.g. lambda timeout)"),
+    ("streak", "streak", "your streak and freezes"),
+    ("leaderboard [week|month|all] [here|workspace]", "leaderboard period:<week> scope:<here>", "the rankings"),
+    ("timezone <IANA name>", "timezone name:<Europe/Berlin>", "your time zone for streak days"),
+    ("report <question id> [wrong-key|unclear|outdated|typo] <text>", "report question:<id> reason:<...> details:<text>",
+     "report a question (or press *Report* under feedback and reveals)"),
+    ("daily status", "daily status", "this channel's schedule, next post and reveal"),
+    ("daily on HH:MM <IANA tz> [daily|weekdays|mon,wed,fri] [reveal HH:MM]",
+     "daily on time:09:00 timezone:Europe/Berlin days:weekdays reveal:17:00",
+     "schedule this channel's daily question (admins)"),
+    ("daily off", "daily off", "stop it (admins)"),
+    ("daily digest on|off", "daily digest state:on", "the weekly digest before the week's first post (admins)"),
+    ("daily ping <@role>|here|off", "daily ping role:<@role> everyone_here:here", "whom the post notifies (admins)"),
+    ("reports` | `reports close <question id> fixed|dismissed", "reports close:<id> status:fixed",
+     "open question reports, and closing them (admins)"),
+)
+
+
+def help_text(platform: str = "") -> str:
+    """`/dva help` as the platform shows commands: Discord with its named options."""
+    discord = platform == "discord"
+    lines = ["*studybot: daily AWS DVA-C02 practice*"]
+    for typed, named, what in COMMANDS:
+        lines.append(f"`/dva {named if discord else typed}`: {what}")
+    return "\n".join(lines)
+
+
+HELP = help_text()
 
 TOO_LONG = "That is {n} characters; keep a command under {limit} characters."
 EMPTY_LOOKUP = "Tell me what to look up, for example `/dva {kind} {example}`."
@@ -42,6 +68,8 @@ NOT_RECORDED = "Your answer was not recorded because of a storage problem; pleas
 RIGHT = "Right! {key} {verb} correct."
 WRONG = "Not quite: you chose {choice}; the answer is {key}."
 LATE_LABEL = "{letter} (late)"
+PICK_N = "Pick {n} options, then submit."
+ANSWER_WITH_BUTTONS = "Answer privately with the buttons."
 REVEALED_FOOTER = (
     "The answer is {key}. {right} of {total} answered right. You can still answer: late answers are practice, "
     "privately as always."
