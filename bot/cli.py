@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+DEBUG = False  # --debug: start-up failures show their traceback instead of one line
+
 
 def _some(ids: list[str], n: int = 20) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
@@ -116,8 +118,10 @@ async def _with_runtime(settings, body, *, announce: bool = True):
         print(f"studybot: refusing to start: {exc.report()}", file=sys.stderr)
         return 1
     except StoreError as exc:
+        if DEBUG:
+            raise
         print(f"studybot: {exc}", file=sys.stderr)
-        return 1
+        return 2
     try:
         return await body(runtime)
     finally:
@@ -329,6 +333,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="AWS DVA-C02 study bot for Slack and Discord")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a start-up failure")
     sub = parser.add_subparsers(dest="command", required=True)
     content = sub.add_parser("content", help="validate the bank or print its coverage")
     content.add_argument("action", choices=["check", "stats", "reports"],
@@ -347,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     console.set_defaults(func=_console)
 
     run = sub.add_parser("run", help="run the platform adapters configured in the environment and the scheduler")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show the traceback of a start-up failure")
     run.set_defaults(func=_run)
 
     lookup = sub.add_parser("lookup", help="search scenarios, facts and questions")
@@ -379,11 +386,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DEBUG
     args = build_parser().parse_args(argv)
+    DEBUG = bool(getattr(args, "debug", False))
+    from bot.core.ports import StudybotError
+
     try:
         code = args.func(args)
         sys.stdout.flush()  # inside the try: a reader gone early is met here, not at interpreter exit
         return code
+    except StudybotError as exc:
+        # A start-up failure (a refused token, Slack or Discord unreachable, a bad database URL):
+        # one line naming what to fix; --debug shows the traceback.
+        if DEBUG:
+            raise
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # `studybot content stats | head`: the reader left; exit quietly, as Unix tools do.
         import os

@@ -22,6 +22,11 @@ class StoreError(StudybotError):
     """The store could not do what was asked (locked past its timeout, disk full, connection lost)."""
 
 
+class StoreConfigError(StoreError):
+    """The database URL is wrong (unparsable, unknown scheme): a person must fix the setting;
+    waiting or retrying cannot help. Its message never echoes the URL (it may hold a password)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     channel: ChannelRef

@@ -24,7 +24,16 @@ import asyncpg
 
 from bot.core.boards import board_deltas
 from bot.core.models import ChannelRef, MemberRef
-from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
+from bot.core.ports import (
+    AnswerIn,
+    AnswerOutcome,
+    AppInstallation,
+    Post,
+    Ranked,
+    StoreConfigError,
+    StoreError,
+    Subscription,
+)
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.postgres.cards import PostgresCards, move_answer_cards
@@ -76,6 +85,7 @@ def _sub(row) -> Subscription:
 
 
 class PostgresStore(PostgresCards, PostgresDump, PostgresDaily):
+    RETRY_ON_START = True  # a server still starting (a container beside studybot) is waited for
     POST_COLS = _POST_COLS
     post_row = staticmethod(_post)
 
@@ -101,6 +111,12 @@ class PostgresStore(PostgresCards, PostgresDump, PostgresDaily):
             await self._close_pool()
             # asyncpg's messages name the host and database, never the password.
             raise StoreError(f"cannot open the PostgreSQL database: {exc}") from exc
+        except (ValueError, TypeError) as exc:
+            await self._close_pool()
+            # A URL asyncpg cannot parse: its message may quote the URL, password included.
+            from storage import BAD_URL
+
+            raise StoreConfigError(BAD_URL.format(what=type(exc).__name__)) from None
         self._answers.start()
 
     async def aclose(self) -> None:

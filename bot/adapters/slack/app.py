@@ -146,6 +146,9 @@ class SlackAdapter:
         if multi and mode != "http":
             raise ConfigError("SLACK_MODE must be http for many workspaces (SLACK_CLIENT_ID is set): Slack sends the "
                               "install redirect and the requests of every workspace to studybot's public URL")
+        if not self.settings.slack_mode and not app_token and not signing_secret:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) with "
+                              "connections:write; for HTTP mode set SLACK_MODE=http and SLACK_SIGNING_SECRET")
         if mode == "socket" and not app_token:
             raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
                               "with connections:write, or set SLACK_MODE=http")
@@ -163,7 +166,12 @@ class SlackAdapter:
                 try:
                     auth = await self._client.auth_test()
                 except SlackApiError as exc:
-                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({api_error_code(exc)}): "
+                    code = api_error_code(exc)
+                    status = getattr(exc.response, "status_code", 200) or 200
+                    if code in TRANSIENT or status >= 500 or status == 429:
+                        raise StudybotError(f"Slack is unavailable right now ({code}); studybot could not check "
+                                            "SLACK_BOT_TOKEN. Try again in a minute (status.slack.com)") from exc
+                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({code}): "
                                       "copy the Bot User OAuth Token of your Slack app again") from exc
                 self.bot_name = str(auth.get("user") or self.bot_name)
             self._app = self._build_app(signing_secret)
