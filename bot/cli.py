@@ -159,11 +159,15 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings()
     setup_logging(settings.studybot_log_format)
     if not (settings.slack_enabled or settings.discord_enabled):
-        print(
-            "studybot: no platform is configured (set SLACK_BOT_TOKEN and/or DISCORD_TOKEN).\n"
-            "To try studybot locally without tokens, run `studybot console` (or `make demo`); see README.md.",
-            file=sys.stderr,
-        )
+        import os
+
+        if os.environ.get("STUDYBOT_IN_CONTAINER"):
+            hint = ("Put them in deploy/.env (see deploy/.env.example) and restart the container; to try studybot "
+                    "without tokens: docker run -it --rm <image> studybot console.")
+        else:
+            hint = "To try studybot locally without tokens, run `studybot console` (or `make demo`); see README.md."
+        print(f"studybot: no platform is configured (set SLACK_BOT_TOKEN and/or DISCORD_TOKEN).\n{hint}",
+              file=sys.stderr)
         return 2
     from bot.app import serve
 
