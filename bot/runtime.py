@@ -68,6 +68,9 @@ async def start_runtime(settings: Settings, *, clock: Clock | None = None, annou
     if announce:
         print(f"studybot: database {describe_database(settings.studybot_database_url)}", file=sys.stderr)
     await start_store(store)
+    from bot.core.regrade import regrade_changed_keys
+
+    await regrade_changed_keys(bank, store)
     clock = clock or SystemClock()
     service = StudyService(bank=bank, store=store, clock=clock, lookup=LookupIndex(bank), admins=settings.admins)
     freeze_heap()

@@ -276,6 +276,12 @@ class Store(Protocol):
     async def claim_reminder(self, member: MemberRef, local_day: str) -> bool:
         """True for the one call that claims the member's reminder of that local day."""
 
+    async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
+        """Grade again every answer to posts of these questions (question id -> the new key, sorted
+        letters): `correct` and `points` (`right`/`wrong` for counted answers, `practice_right`/0 for
+        practice ones), and rebuild the leaderboards of the workspaces concerned, all in one
+        transaction. Returns how many answers changed."""
+
     # Question reports (`/dva report`, the Report button; `studybot content reports`).
     async def add_report(
         self, *, member: MemberRef, question_id: str, reason: str, text: str, at: float

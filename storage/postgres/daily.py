@@ -3,6 +3,7 @@ steps and its lease, the discussion thread of a post, and members' question repo
 
 from __future__ import annotations
 
+from bot.core.boards import board_rows
 from bot.core.models import MemberRef
 from bot.core.ports import Post, Report, StoreError
 from storage.sqlite.daily import REPORT_COLS, report_row, step_column
@@ -34,6 +35,45 @@ class PostgresDaily:
             now + seconds, post_id, now,
         )
         return self.post_row(row) if row else None
+
+    async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
+        if not keys:
+            return 0
+        changed = 0
+        async with self._tx() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", self.BOARD_LOCK)
+            workspaces: set[tuple[str, str]] = set()
+            for qid, key in sorted(keys.items()):
+                rows = await conn.fetch(
+                    "SELECT a.id, a.choice, a.correct, a.points, a.practice, a.platform, a.workspace FROM answers a "
+                    "JOIN posts p ON p.id = a.post_id WHERE p.question_id = $1 FOR UPDATE OF a", qid,
+                )
+                for answer_id, choice, correct, points, practice, platform, workspace in rows:
+                    now_right = "".join(sorted(choice)) == key
+                    now_points = (practice_right if now_right else 0) if practice else (right if now_right else wrong)
+                    if (bool(correct), points) == (now_right, now_points):
+                        continue
+                    await conn.execute("UPDATE answers SET correct=$1, points=$2 WHERE id=$3",
+                                       int(now_right), now_points, answer_id)
+                    changed += 1
+                    workspaces.add((platform, workspace))
+            for platform, workspace in sorted(workspaces):
+                answers = await conn.fetch(
+                    "SELECT platform, workspace, user_id, channel, points, local_day FROM answers "
+                    "WHERE platform=$1 AND workspace=$2 AND points != 0", platform, workspace,
+                )
+                totals, levels = board_rows([tuple(a) for a in answers])
+                for table in ("board_totals", "board_levels"):
+                    await conn.execute(f"DELETE FROM {table} WHERE platform=$1 AND workspace=$2", platform, workspace)
+                await conn.executemany(
+                    "INSERT INTO board_totals (platform, workspace, channel, period, user_id, points) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)", [(*k, v) for k, v in totals.items()],
+                )
+                await conn.executemany(
+                    "INSERT INTO board_levels (platform, workspace, channel, period, points, members) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)", [(*k, v) for k, v in levels.items()],
+                )
+        return changed
 
     # ----- question reports ---------------------------------------------------------------
     async def add_report(

@@ -86,6 +86,7 @@ def _sub(row) -> Subscription:
 
 class PostgresStore(PostgresCards, PostgresDump, PostgresDaily):
     RETRY_ON_START = True  # a server still starting (a container beside studybot) is waited for
+    BOARD_LOCK = BOARD_LOCK
     POST_COLS = _POST_COLS
     post_row = staticmethod(_post)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from bot.core.boards import board_rows
 from bot.core.models import MemberRef
 from bot.core.ports import Post, Report, StoreError
 
@@ -55,6 +56,47 @@ class SQLiteDaily:
         )
         self._forget(("post", post_id))
         return await self.get_post(post_id) if taken == 1 else None
+
+    async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
+        if not keys:
+            return 0
+        changed = 0
+        try:
+            async with self._tx() as db:
+                workspaces: set[tuple[str, str]] = set()
+                for qid, key in sorted(keys.items()):
+                    rows = await (await db.execute(
+                        "SELECT a.id, a.choice, a.correct, a.points, a.practice, a.platform, a.workspace FROM answers a "
+                        "JOIN posts p ON p.id = a.post_id WHERE p.question_id = ?", (qid,),
+                    )).fetchall()
+                    for answer_id, choice, correct, points, practice, platform, workspace in rows:
+                        now_right = "".join(sorted(choice)) == key
+                        now_points = (practice_right if now_right else 0) if practice else (right if now_right else wrong)
+                        if (bool(correct), points) == (now_right, now_points):
+                            continue
+                        await db.execute("UPDATE answers SET correct=?, points=? WHERE id=?",
+                                         (int(now_right), now_points, answer_id))
+                        changed += 1
+                        workspaces.add((platform, workspace))
+                for platform, workspace in sorted(workspaces):
+                    answers = await (await db.execute(
+                        "SELECT platform, workspace, user_id, channel, points, local_day FROM answers "
+                        "WHERE platform=? AND workspace=? AND points != 0", (platform, workspace),
+                    )).fetchall()
+                    totals, levels = board_rows([tuple(a) for a in answers])
+                    for table in ("board_totals", "board_levels"):
+                        await db.execute(f"DELETE FROM {table} WHERE platform=? AND workspace=?", (platform, workspace))
+                    await db.executemany(
+                        "INSERT INTO board_totals (platform, workspace, channel, period, user_id, points) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", [(*k, v) for k, v in totals.items()],
+                    )
+                    await db.executemany(
+                        "INSERT INTO board_levels (platform, workspace, channel, period, points, members) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", [(*k, v) for k, v in levels.items()],
+                    )
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+        return changed
 
     # ----- question reports ---------------------------------------------------------------
     async def add_report(
