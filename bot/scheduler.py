@@ -35,7 +35,7 @@ from bot.core.clock import Clock
 from bot.core.models import ChannelRef
 from bot.core.ports import Post, Poster, PostError, Subscription
 from bot.core.service import StudyService
-from bot.core.timeutil import DAY_NAMES, at_local, local_date, reveal_instant, zone
+from bot.core.timeutil import DAY_NAMES, at_local, local_date, reveal_instant
 
 log = logging.getLogger(__name__)
 
@@ -265,13 +265,8 @@ class DailyScheduler:
 
     async def _deliver(self, sub: Subscription, post: Post) -> None:
         poster = self.posters[sub.channel.platform]
-        reveal_at = reveal_instant(date.fromisoformat(post.local_date), sub.time, sub.reveal, sub.timezone) \
-            if post.local_date else None
-        when = None
-        if reveal_at is not None:
-            local = reveal_at.astimezone(zone(sub.timezone))
-            when = local.strftime("%H:%M") + (" tomorrow" if local.date().isoformat() != post.local_date else "")
-        message = self.service.daily_message(post, answered=0, ping=sub.ping, reveal_at=when)
+        message = self.service.daily_message(post, answered=0, ping=sub.ping,
+                                             reveal_at=self.service.reveal_label(sub, post))
         # Errors are for `/dva daily status` and the admins, never for the whole channel.
         message_id = await self._adopt_earlier(sub, post) if post.attempts else None
         if message_id is None:

@@ -43,7 +43,7 @@ async def test_a_thread_opens_on_the_post_and_the_reveal_explains_in_it(fake, ad
     stored = await service.store.get_daily(HERE, "2026-03-02")
     [thread] = fake.calls("POST", f"/channels/{CHANNEL}/messages/{stored.message_id}/threads")
     assert stored.thread_id == stored.message_id and thread.body["name"]
-    assert posted.body["embeds"][0]["footer"]["text"].endswith("The answer is revealed at 17:00.")
+    assert posted.body["embeds"][0]["footer"]["text"].endswith("The answer is revealed at 17:00. 0 answered so far.")
     clock.set(datetime(2026, 3, 2, 17, 1, tzinfo=UTC))
     await sched.sweep()
     [opener, why] = fake.calls("POST", f"/channels/{stored.thread_id}/messages")

@@ -144,3 +144,18 @@ async def test_without_the_history_scope_the_retry_posts_again(fake, adapter, se
     await sched.reload(schedule=False)
     await sched.sweep()
     assert len(top_level_posts(fake)) == 2  # the documented window where Slack cannot be read
+
+
+async def test_the_live_count_keeps_the_reveal_time_and_the_ping(slack, fake, adapter, service):
+    await subscribe(service, ping="here")
+    sched = scheduler(service, adapter)
+    await sched.reload(schedule=False)
+    await sched.sweep()
+    [post] = top_level_posts(fake)
+    button = elements(post, "button")[0]
+    await slack.click(button, ts=post.get("ts", "1.1"), name="a")
+    await slack.reply("a")
+    [update] = await fake.wait_for(lambda: fake.calls_to("chat.update"))
+    shown = text_of(update.args)
+    assert "The answer is revealed at 17:00. 1 answered so far." in shown
+    assert update.args["blocks"][0]["text"]["text"] == "<!here>"

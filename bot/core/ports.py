@@ -22,7 +22,7 @@ class StoreError(StudybotError):
     """The store could not do what was asked (locked past its timeout, disk full, connection lost)."""
 
 
-class StoreConfigError(StoreError):
+class StoreConfigError(StoreError, ValueError):
     """The database URL is wrong (unparsable, unknown scheme): a person must fix the setting;
     waiting or retrying cannot help. Its message never echoes the URL (it may hold a password)."""
 

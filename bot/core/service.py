@@ -498,10 +498,10 @@ class StudyService:
             return Message(text=texts.EXPIRED, ephemeral=False)
         title = f"Daily question, {post.local_date}: {question.task} {self.task_title(question.task)}"
         msg = self.question_message(question, post, title=title, ephemeral=False)
-        if answered is not None:
-            msg = replace(msg, footer=f"{msg.footer} {answered} answered so far.")
         if reveal_at:
             msg = replace(msg, footer=f"{msg.footer} The answer is revealed at {reveal_at}.")
+        if answered is not None:
+            msg = replace(msg, footer=f"{msg.footer} {answered} answered so far.")
         if ping:
             msg = replace(msg, mention=ping)
         return msg
@@ -519,7 +519,19 @@ class StudyService:
             return None
         if post.revealed_at is not None:
             return post, await self.reveal_message(post)
-        return post, self.daily_message(post, answered=await self.store.answered_count(post.id))
+        sub = await self.store.get_subscription(post.channel)
+        return post, self.daily_message(
+            post, answered=await self.store.answered_count(post.id), ping=sub.ping if sub else None,
+            reveal_at=self.reveal_label(sub, post) if sub else None,
+        )
+
+    def reveal_label(self, sub: Subscription, post: Post) -> str | None:
+        """When the post is revealed, as the channel reads it: '17:00', or '07:59 tomorrow'."""
+        if not post.local_date:
+            return None
+        day = date.fromisoformat(post.local_date)
+        at = reveal_instant(day, sub.time, sub.reveal, sub.timezone).astimezone(zone(sub.timezone))
+        return at.strftime("%H:%M") + (" tomorrow" if at.date() != day else "")
 
     async def reveal(self, post_id: int) -> tuple[Message, Message] | None:
         """Reveal a post once: (the post's new face, the explanation to reply under it); None
