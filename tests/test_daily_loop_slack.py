@@ -159,3 +159,15 @@ async def test_the_live_count_keeps_the_reveal_time_and_the_ping(slack, fake, ad
     shown = text_of(update.args)
     assert "The answer is revealed at 17:00. 1 answered so far." in shown
     assert update.args["blocks"][0]["text"]["text"] == "<!here>"
+
+
+async def test_when_the_form_cannot_open_the_member_is_told_how_to_report_by_command(slack, fake, service):
+    post, _ = await service.claim_daily(CHANNEL, "UTC")
+    face = await service.reveal_message(post)
+    from bot.adapters.slack.render import render
+
+    [report] = [b for b in elements({"blocks": render(face).blocks}, "button") if b["action_id"].startswith("report:")]
+    fake.script("views.open", Reply({"ok": False, "error": "expired_trigger_id"}))
+    await slack.click(report, name="rep")
+    said = text_of(await slack.reply("rep"))
+    assert said.startswith(f"Report question {post.question_id}: Usage: `/dva report")

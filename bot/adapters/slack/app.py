@@ -495,9 +495,10 @@ class SlackAdapter:
             except (SlackApiError, *NETWORK_ERRORS) as exc:
                 # No form (scope, expired trigger): say how to report by command instead.
                 log.warning("views.open failed: %s", type(exc).__name__, extra={"platform": PLATFORM})
+                member = self._member(body, context)
                 await self._respond(respond, await self.service.handle_action(
-                    member=self._member(body, context), channel=ChannelRef(PLATFORM, "", ""), action=ACTION_REPORT,
-                    value=question,
+                    member=member, channel=ChannelRef(PLATFORM, member.workspace, _channel_id(body) or ""),
+                    action=ACTION_REPORT, value=question,
                 ))
 
     async def _on_report_submit(self, ack, body: dict, view: dict, context) -> None:
