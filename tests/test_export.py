@@ -39,6 +39,7 @@ async def populate(store: Store, bank) -> StudyService:
                                               reveal="12:00", active=False, digest=False, last_error="gone"))
     await store.set_member_timezone(MemberRef("console", "ws1", "ann"), "Asia/Kolkata")
     await store.set_kv("discord:commands", "abc123")
+    await store.set_reminder(MemberRef("console", "ws1", "bob"), "07:45")
     for day in range(10):
         post, _ = await service.claim_daily(CH, "Europe/Berlin")
         await store.set_post_message(post.id, f"m{day}")
@@ -90,7 +91,8 @@ async def test_sqlite_to_postgres_and_back_is_identical(bank, tmp_path, postgres
     assert header["schema"] == await source.applied_migrations()
     assert header["tables"].index("posts") < header["tables"].index("answers")
     tables = {json.loads(line)["table"] for line in first.splitlines()[1:]}
-    assert {"members", "subscriptions", "posts", "answers", "kv", "board_totals", "board_levels"} <= tables
+    assert {"members", "subscriptions", "posts", "answers", "kv", "board_totals", "board_levels", "review_cards",
+            "review_reminders"} <= tables
 
     target = await started(postgres_backend.make())
     summary = await import_from(target, io.StringIO(first))
@@ -111,6 +113,13 @@ async def test_sqlite_to_postgres_and_back_is_identical(bank, tmp_path, postgres
                 await service.leaderboard_message(member=m, channel=CH, period=period, scope="here")).text
     assert await target.list_subscriptions(active_only=False) == await source.list_subscriptions(active_only=False)
     assert await target.get_kv("discord:commands") == "abc123"
+    # Review cards, practice posts and reminders come along: the same cards, due times and stats.
+    for user in ["ann", "bob", "cy", "dee"]:
+        m = MemberRef("console", "ws1", user)
+        assert await target.member_cards(m) == await source.member_cards(m) != {}
+        assert (await moved.practice.stats_for(m, title="s")).lines == (await service.practice.stats_for(m, title="s")).lines
+    assert await target.get_reminder(MemberRef("console", "ws1", "bob")) == await source.get_reminder(
+        MemberRef("console", "ws1", "bob"))
     # New rows get fresh ids after an import that brought its own.
     last = max(json.loads(line)["row"]["id"] for line in first.splitlines()[1:] if '"table": "posts"' in line)
     assert (await target.create_quiz(channel=CH, question_id="q", created_at=1.0)).id > last

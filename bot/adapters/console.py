@@ -24,8 +24,9 @@ _MENTION = re.compile(r"<@([^>]+)>")
 
 def render(message: Message) -> str:
     """The core's light markup for a terminal: *bold* and _italic_ lose their marks, `code`
-    keeps its backticks (they show what to type), mentions read @name."""
-    text = message.plain()
+    keeps its backticks (they show what to type), mentions read @name, and code fences (which
+    only frame tables) go: a terminal shows the table as it is."""
+    text = "\n".join(line for line in message.plain().split("\n") if line.strip() != "```")
     text = _MENTION.sub(r"@\1", text)
     return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
 

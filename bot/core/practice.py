@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from bot.core.models import MemberRef, Question
 from bot.core.ports import AnswerOutcome, Post
 from bot.core.readiness import RECENT_DAYS, Readiness, pct, readiness, summary, table, weakest_tasks
 from bot.core.review import CardState, describe_interval, due_label
+from bot.core.streaks import Streak
 from bot.core.timeutil import UsageError, local_date, parse_hhmm, zone
 
 if TYPE_CHECKING:
@@ -275,13 +276,19 @@ class Practice:
             return await self.stats_for(other, title=f"Stats of <@{other.user}>")
         raise UsageError(texts.STATS_USAGE)
 
-    async def stats_for(self, member: MemberRef, *, title: str) -> Message:
+    async def snapshot(self, member: MemberRef) -> Snapshot:
+        """What stats and the home screen show of a member, read once."""
         tz, _ = await self.service.member_timezone(member, None)
         points, answers, right = await self.store.member_points(member)
-        streak = await self.service.streak(member, tz)
         now = self._now()
         cards, due, next_due = await self.store.card_summary(member, now=now)
-        r = await self.readiness_of(member)
+        return Snapshot(points, answers, right, await self.service.streak(member, tz), now, cards, due, next_due,
+                        await self.readiness_of(member))
+
+    async def stats_for(self, member: MemberRef, *, title: str) -> Message:
+        snap = await self.snapshot(member)
+        points, answers, right, streak, now = snap.points, snap.answers, snap.right, snap.streak, snap.now
+        cards, due, next_due, r = snap.cards, snap.due, snap.next_due, snap.readiness
         head = [
             f"Points: *{points}*. Answers: {answers}, right: {right} "
             f"({pct(right / answers) if answers else 'n/a'}). Streak: {streak.current} "
@@ -298,12 +305,9 @@ class Practice:
     async def home(self, member: MemberRef) -> Message:
         """The member's home (Slack's App Home tab): streak, points, due reviews, readiness by
         domain, and the ways in."""
-        tz, _ = await self.service.member_timezone(member, None)
-        points, answers, _ = await self.store.member_points(member)
-        streak = await self.service.streak(member, tz)
-        now = self._now()
-        cards, due, next_due = await self.store.card_summary(member, now=now)
-        r = await self.readiness_of(member)
+        snap = await self.snapshot(member)
+        points, answers, streak, now = snap.points, snap.answers, snap.streak, snap.now
+        due, next_due, r = snap.due, snap.next_due, snap.readiness
         if due:
             reviews = f"*{due}* review card{'s' if due != 1 else ''} due now."
         elif next_due:
@@ -340,6 +344,19 @@ class Practice:
             "```", *table(r.tasks, label="Task"), "```",
             f"Weakest tasks: {weakest}.",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    points: int
+    answers: int
+    right: int
+    streak: Streak
+    now: float
+    cards: int
+    due: int
+    next_due: float | None
+    readiness: Readiness
 
 
 def _stats_buttons(due: int) -> tuple[Button, ...]:

@@ -75,12 +75,15 @@ def pct(value: float | None) -> str:
 
 
 def table(rows: tuple[Row, ...], *, label: str) -> list[str]:
-    """Monospace table lines: id and name, answered, right, accuracy, exam weight."""
-    out = [f"{label:<34} {'ans':>4} {'right':>5} {'acc':>5} {'weight':>6}"]
+    """Monospace table lines: id and name, answered, right, accuracy, and the exam weight of the
+    domain (a task's own weight is not published: its row names its domain's)."""
+    tasks = any("." in r.id for r in rows)
+    out = [f"{label:<34} {'ans':>4} {'right':>5} {'acc':>5} {'domain weight' if tasks else 'weight':>6}"]
     for r in rows:
         name = f"{r.id} {r.name}"
         name = name if len(name) <= 34 else name[:33] + "…"
-        out.append(f"{name:<34} {r.answered:>4} {r.right:>5} {pct(r.accuracy):>5} {str(r.weight) + ' %':>6}")
+        weight = f"D{r.id.split('.')[0]} {r.weight} %" if tasks else f"{r.weight} %"
+        out.append(f"{name:<34} {r.answered:>4} {r.right:>5} {pct(r.accuracy):>5} {weight:>6}")
     return out
 
 
