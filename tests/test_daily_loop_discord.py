@@ -108,6 +108,14 @@ async def test_report_button_opens_a_modal_and_the_submission_is_stored(fake, ad
     assert "stored for the maintainers" in said(answered)
     [stored] = await service.store.list_reports()
     assert (stored.question_id, stored.reason, stored.text) == (post.question_id, "wrong-key", "B is right")
+    # A reason that is none of the four keeps the member's words (as "unclear").
+    dan = "877777777777777777"
+    assert (await interact(fake, fake.component(message, report_id, guild_id=GUILD, user_id=dan))).body["type"] == 9
+    other = fake.modal_submit(modal["custom_id"], {"reason": "weird", "details": "two options say the same"},
+                              guild_id=GUILD, channel_id=CHANNEL, user_id=dan)
+    assert "stored for the maintainers" in said(await interact(fake, other))
+    [_, kept] = await service.store.list_reports()
+    assert (kept.reason, kept.text) == ("unclear", "weird: two options say the same")
 
 
 async def test_a_post_accepted_before_a_crash_is_found_in_the_channel_history(fake, adapter, service, clock):

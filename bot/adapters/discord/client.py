@@ -31,6 +31,7 @@ from bot.core import texts as core_texts
 from bot.core.messages import ACTION_REPORT, Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
+from bot.core.reports import parse_reason
 from bot.core.service import AnswerRecorded, StudyService
 from bot.core.timeutil import UsageError
 
@@ -363,8 +364,13 @@ class DiscordAdapter:
             assert self.service.reports is not None
 
             async def work() -> Message:
+                # The reason is typed: one that is none of the four keeps the member's words as
+                # "unclear" rather than losing the report.
+                typed, text = reason, details
+                if parse_reason(typed) is None:
+                    typed, text = "unclear", f"{reason.strip()}: {details}".strip(": ")
                 try:
-                    return await self.service.reports.report_question(member, question_id, reason, details)
+                    return await self.service.reports.report_question(member, question_id, typed, text)
                 except UsageError as exc:
                     return Message(text=str(exc))
 
