@@ -36,9 +36,11 @@ def test_console_help_lookup_answer_and_streak(tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "Access-Control-Allow-Origin" in text
-    assert f"Right! {key.replace(' ', ', ')} is correct." in text
+    keys = key.split()
+    verb = "are" if len(keys) > 1 else "is"
+    assert f"Right! {' and '.join(keys)} {verb} correct." in text
     assert "You already answered" in text
-    assert "Current streak: 1 day(s)" in text
+    assert "Current streak: 1 day (you have answered today)" in text
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*), SUM(points) FROM answers").fetchone() == (1, 10)
         assert conn.execute("SELECT COUNT(*) FROM posts WHERE kind='daily'").fetchone()[0] == 1
@@ -52,13 +54,13 @@ def test_console_bad_input_changes_nothing(tmp_path):
     ])
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    assert "time must be HH:MM, 00:00-23:59" in text
-    assert "unknown time zone 'Mars/Phobos', use an IANA name such as Europe/Berlin" in text
+    assert "The time must be HH:MM, 00:00-23:59" in text
+    assert "Unknown time zone 'Mars/Phobos'. Use an IANA name such as Europe/Berlin" in text
     assert "keep a command under 500 characters" in text
     assert "Tell me what to look up" in text
     assert "Unknown command 'frobnicate'" in text
     assert "'Z' is not an option" in text
-    assert "unknown time zone 'Nowhere/City'" in text
+    assert "Unknown time zone 'Nowhere/City'" in text
     assert "Unknown topic 'klingon'" in text
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0

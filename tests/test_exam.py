@@ -327,7 +327,7 @@ async def test_report_numbers_equal_a_hand_count(real_service, store, clock, rea
     assert {i.question_id for i in exam.items} == set(cards)
     assert all(cards[exam.items[i].question_id].last_correct == rights[i] for i in plan)
     assert await store.member_points(ALICE) == (0, 0, 0)
-    assert "Current streak: *0*" in (await say(real_service, "/dva streak")).text
+    assert "Current streak: *0 days*" in (await say(real_service, "/dva streak")).text
     attempts = await store.member_attempts(ALICE, since=0)
     assert sorted((a.question_id, a.correct) for a in attempts) == sorted(
         (exam.items[i].question_id, rights[i]) for i in plan)

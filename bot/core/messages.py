@@ -14,6 +14,7 @@ ACTION_ANSWER = "answer"  # value: "<post_id>:<letters>"
 # registered the action (practice: next/open, the exam: exam) decides what it means.
 ACTION_NEXT = "next"  # value: "quiz:<topic slug or ->", "review", "weak"
 ACTION_OPEN = "open"  # value: "review", "quiz", "stats" (App Home and "nothing due" buttons)
+ACTION_REPORT = "report"  # value: "<question id>": Slack and Discord open a form, the console says how
 # Actions and values are short and plain so that every platform can carry them in its ids
 # (Discord custom ids hold 100 characters, Slack action values 2,000).
 ACTION_RE = re.compile(r"^[a-z]{2,12}$")
@@ -47,6 +48,10 @@ class Message:
     private: bool = False
     # A click's reply that replaces the clicked message (exam navigation) instead of adding one.
     replace: bool = False
+    # Whom a channel post notifies: "here", "role:<id>" (Discord) or "group:<id>" (Slack); "" nobody.
+    mention: str = ""
+    # How an answer went ("right", "wrong"; "" for anything else): Discord colours its embed by it.
+    tone: str = ""
 
     def plain(self) -> str:
         """A plain-text rendering, used by the console and by tests."""

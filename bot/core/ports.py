@@ -22,6 +22,11 @@ class StoreError(StudybotError):
     """The store could not do what was asked (locked past its timeout, disk full, connection lost)."""
 
 
+class StoreConfigError(StoreError, ValueError):
+    """The database URL is wrong (unparsable, unknown scheme): a person must fix the setting;
+    waiting or retrying cannot help. Its message never echoes the URL (it may hold a password)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     channel: ChannelRef
@@ -32,6 +37,7 @@ class Subscription:
     active: bool = True
     digest: bool = True
     last_error: str | None = None
+    ping: str | None = None  # whom a daily post mentions: "here", "role:<id>", "<!subteam^ID>"; None: nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,9 @@ class Post:
     failed: bool = False
     user: str | None = None  # a practice post's member
     mode: str | None = None  # a practice post's mode: "review", "quiz:<topic>" or "quiz:-"
+    thread_id: str | None = None  # the discussion opened at post time (a Discord thread, a Slack reply)
+    reveal_face_at: float | None = None  # the reveal's steps, each recorded when done
+    reveal_reply_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +141,21 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """A member's report of a question (wrong key, unclear, outdated, typo). One open report per
+    member and question; closed ones keep their status ('fixed' or 'dismissed')."""
+
+    id: int
+    member: MemberRef
+    question_id: str
+    reason: str
+    text: str
+    created_at: float
+    status: str = "open"
+    closed_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Ranked:
     user: str
     points: int
@@ -210,8 +234,22 @@ class Store(Protocol):
 
     async def bump_post_attempt(self, post_id: int, *, failed: bool) -> Post | None: ...
 
-    async def mark_revealed(self, post_id: int, at: float) -> bool:
-        """Mark the post revealed; True only for the one call that did it."""
+    async def mark_revealed(self, post_id: int, at: float, *, lease_seconds: float = 120.0) -> bool:
+        """Mark the post revealed; True only for the one call that did it, which then holds the
+        reveal lease for `lease_seconds` to do the reveal's steps (face, reply)."""
+
+    async def set_post_thread(self, post_id: int, thread_id: str) -> None:
+        """Remember the discussion thread opened under a daily post."""
+
+    async def mark_reveal_step(self, post_id: int, step: str, at: float) -> None:
+        """Record a reveal step as done: 'face' (the post updated) or 'reply' (the explanation)."""
+
+    async def unfinished_reveals(self, *, since: float) -> list[Post]:
+        """Revealed daily posts created since the instant with a reveal step not done, oldest first."""
+
+    async def lease_reveal(self, post_id: int, *, now: float, seconds: float) -> Post | None:
+        """Take the expired reveal lease of a revealed post with a step missing; None when the
+        reveal is finished or someone else holds the lease."""
 
     async def posts_to_reveal(self, before: float) -> list[Post]: ...
 
@@ -311,6 +349,33 @@ class Store(Protocol):
     async def claim_reminder(self, member: MemberRef, local_day: str) -> bool:
         """True for the one call that claims the member's reminder of that local day."""
 
+    async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
+        """Grade again every answer to posts of these questions (question id -> the new key, sorted
+        letters): `correct` and `points` (`right`/`wrong` for counted answers, `practice_right`/0 for
+        practice ones), and rebuild the leaderboards of the workspaces concerned, all in one
+        transaction. Returns how many answers changed."""
+
+    # Question reports (`/dva report`, the Report button; `studybot content reports`).
+    async def add_report(
+        self, *, member: MemberRef, question_id: str, reason: str, text: str, at: float
+    ) -> tuple[Report, bool]:
+        """Store a report; (the member's open report of the question, whether this call created it).
+        A second report of the same question by the same member changes nothing."""
+
+    async def list_reports(
+        self, *, platform: str | None = None, workspace: str | None = None, status: str | None = "open"
+    ) -> list[Report]:
+        """Reports (of one workspace when given; of every status with None), oldest first."""
+
+    async def close_reports(
+        self, *, question_id: str, status: str, at: float, platform: str | None = None, workspace: str | None = None,
+    ) -> int:
+        """Close the open reports of a question (of one workspace when given) as 'fixed' or
+        'dismissed'; how many were closed."""
+
+    async def disputed_questions(self, *, reason: str, min_members: int) -> set[str]:
+        """Questions with open reports of `reason` by at least `min_members` members."""
+
     async def get_kv(self, key: str) -> str | None: ...
 
     async def set_kv(self, key: str, value: str) -> None: ...
@@ -374,8 +439,16 @@ class Poster(Protocol):
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         """Replace the content of an earlier post (e.g. the reveal, the answered count)."""
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
-        """Reply under an earlier post (a thread on Slack, a reply on Discord)."""
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
+        """Reply under an earlier post (a thread on Slack, a reply on Discord), or in its discussion
+        `thread` when one was opened (see `open_discussion` below)."""
 
     async def send_private(self, member: MemberRef, message: Message) -> str:
         """Send a message to the member's DMs with the bot (review reminders)."""
+
+    # Optional, looked up with getattr by the scheduler:
+    # async def open_discussion(self, channel, message_id, message) -> str | None:
+    #     Open the discussion under a new daily post; the thread's id, or None where there is none.
+    # async def find_post(self, channel, post) -> str | None:
+    #     The message id of an earlier delivery of `post` in the channel, found by looking (after a
+    #     crash between the platform accepting a post and the store recording it), or None.

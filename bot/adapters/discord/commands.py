@@ -173,4 +173,31 @@ def build_dva_group(runner: CommandRunner, *, bank: Bank) -> app_commands.Group:
     async def daily_digest(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
         await runner.run_command(interaction, f"daily digest {state}")
 
+    @daily.command(name="ping", description="Whom the daily post notifies: a role, @here, or nobody (Manage Server)")
+    @app_commands.describe(role="The role to mention", everyone_here="here: @here; off: nobody")
+    async def daily_ping(
+        interaction: discord.Interaction, role: discord.Role | None = None,
+        everyone_here: Literal["here", "off"] | None = None,
+    ) -> None:
+        target = f"<@&{role.id}>" if role is not None else (everyone_here or "")
+        await runner.run_command(interaction, f"daily ping {target}".strip())
+
+    @dva.command(name="report", description="Report a question: wrong key, unclear, outdated or typo")
+    @app_commands.describe(question="The question id (in the feedback and the reveal)", reason="What is wrong",
+                           details="In your words")
+    async def report(
+        interaction: discord.Interaction, question: app_commands.Range[str, 1, 60],
+        reason: Literal["wrong-key", "unclear", "outdated", "typo"], details: Words,
+    ) -> None:
+        await runner.run_command(interaction, f"report {question} {reason} {details}")
+
+    @dva.command(name="reports", description="Open question reports; close them (Manage Server)")
+    @app_commands.describe(close="A question id to close its reports", status="fixed or dismissed (with close)")
+    async def reports(
+        interaction: discord.Interaction, close: app_commands.Range[str, 1, 60] | None = None,
+        status: Literal["fixed", "dismissed"] | None = None,
+    ) -> None:
+        words = ["reports"] + (["close", close, status or "fixed"] if close else [])
+        await runner.run_command(interaction, " ".join(words))
+
     return dva
