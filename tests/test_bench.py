@@ -204,3 +204,18 @@ def test_bench_charts_rows_beside_the_raw_baseline(tmp_path, capsys):
 def test_bench_refuses_an_unknown_scenario(capsys):
     assert main(["bench", "nope", "--quiet"]) == 2
     assert "unknown scenario 'nope'" in capsys.readouterr().err
+
+
+def test_bench_exam_row_measures_clicks_through_the_service(tmp_path, capsys):
+    out = tmp_path / "exam.json"
+    code = main(["bench", "exam", "--exam-members", "12", "--exam-clicks", "3", "--exam-interval", "0.05",
+                 "--quiet", "--json", str(out)])
+    assert code == 0
+    rows = {r["figure"]: r for r in json.loads(out.read_text()) if r["scenario"] == "exam"}
+    p99 = rows["p99 ms click to next question"]
+    assert p99["value"] > 0 and p99["target"] == "<= 20" and "sqlite3 one-row UPDATE" in p99["baseline"]
+    assert "service + store" in p99["note"] and "12 members in full exams" in p99["note"]
+    assert rows["clicks handled"]["value"] == 12 * 3 + 12  # the paced clicks and the burst
+    slack = rows["p99 ms click to next question (Slack HTTP)"]
+    assert slack["value"] > 0 and "Slack HTTP" in slack["note"]
+    assert "p99 ms click to next question" in capsys.readouterr().out

@@ -22,14 +22,17 @@ from bot.render.charts import ChartError, ChartRenderer
 
 PLATFORM = "console"
 _BOLD = re.compile(r"\*([^*\n]+)\*")
+_ITALIC = re.compile(r"(?<![\w/])_([^_\n]+)_(?!\w)")
 _MENTION = re.compile(r"<@([^>]+)>")
 
 
 def render(message: Message) -> str:
-    # Code fences only frame tables; a terminal shows the table as it is.
+    """The core's light markup for a terminal: *bold* and _italic_ lose their marks, `code`
+    keeps its backticks (they show what to type), mentions read @name, and code fences (which
+    only frame tables) go: a terminal shows the table as it is."""
     text = "\n".join(line for line in message.plain().split("\n") if line.strip() != "```")
     text = _MENTION.sub(r"@\1", text)
-    return _BOLD.sub(r"\1", text)
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
 
 
 class ConsoleAdapter:
@@ -87,7 +90,7 @@ class ConsoleAdapter:
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         self.show(message)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         self.show(message)
         return f"{message_id}-reply"
 

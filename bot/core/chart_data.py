@@ -21,7 +21,7 @@ from bot.core.readiness import RECENT_DAYS, Readiness, readiness
 from bot.core.timeutil import local_date, streak_day
 
 if TYPE_CHECKING:
-    from bot.core.service import StudyService
+    from bot.core.service import StudyService  # or the DailyLoop mixed into it: clock, store and bank
 
 
 async def member_chart(

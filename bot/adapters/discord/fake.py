@@ -76,8 +76,11 @@ class FakeDiscord:
         self.broken_channels: set[str] = set()  # ... 400 Invalid Form Body
         self.no_attach_channels: set[str] = set()  # a message with files there answers 403 (no Attach Files)
         self.forbidden_guilds: set[str] = set()  # command sync there answers 403 Missing Access
+        self.no_threads: set[str] = set()  # channels where starting a thread answers 403 Missing Permissions
+        self.no_history: set[str] = set()  # channels whose history answers 403 Missing Access
         self.rejected_tokens: set[str] = set()  # GET /users/@me with one of these answers 401
         self._ids = itertools.count(900000000000000001)
+        self.threads: dict[str, dict] = {}  # thread id (= its message's id) -> parent channel and name
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -224,6 +227,25 @@ class FakeDiscord:
                     return self._error(404, 10008, "Unknown Message")
                 return _json(self.message(channel, {**self.messages[message_id], **body},
                                                       message_id=message_id))
+            case "GET", ["channels", channel, "messages"]:
+                if channel in self.no_history:
+                    return self._error(403, 50001, "Missing Access")
+                after = int(rec.query.get("after") or 0)
+                found = [m for m in self.messages.values() if m["channel_id"] == channel and int(m["id"]) > after]
+                found.sort(key=lambda m: int(m["id"]), reverse=True)
+                return _json(found[: int(rec.query.get("limit") or 50)])
+            case "POST", ["channels", channel, "messages", message_id, "threads"]:
+                if channel in self.no_threads:
+                    return self._error(403, 50013, "Missing Permissions")
+                if message_id not in self.messages:
+                    return self._error(404, 10008, "Unknown Message")
+                # A thread started from a message has the message's id.
+                self.threads[message_id] = {"parent": channel, "name": body.get("name")}
+                return _json({"id": message_id, "type": 11, "guild_id": None, "parent_id": channel,
+                              "name": body.get("name") or "thread", "owner_id": self.bot["id"], "flags": 0,
+                              "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                                                  "archive_timestamp": TIMESTAMP, "locked": False},
+                              "message_count": 0, "member_count": 1, "rate_limit_per_user": 0})
             case "POST", ["interactions", interaction_id, _token, "callback"]:
                 return _json(self._callback(interaction_id, body, files=rec.files))
             case "POST", ["webhooks", _, _token]:
@@ -336,6 +358,16 @@ class FakeDiscord:
         return self._interaction(kind=4 if focused else 2, data=data, guild_id=guild_id, channel_id=channel_id,
                                  user_id=user_id, permissions=permissions, app_permissions=app_permissions,
                                  channel_type=channel_type)
+
+    def modal_submit(
+        self, custom_id: str, values: dict[str, str], *, guild_id: str, channel_id: str, user_id: str,
+    ) -> dict:
+        """A submitted modal (interaction type 5): text inputs by custom id."""
+        data = {"custom_id": custom_id, "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()
+        ]}
+        return self._interaction(kind=5, data=data, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
+                                 permissions=0, app_permissions=0, channel_type=0)
 
     def component(
         self, message: dict, custom_id: str, *, values: list[str] | None = None, guild_id: str | None,

@@ -37,12 +37,14 @@ from bot.adapters.slack.render import (
     render,
     ticked_letters,
 )
+from bot.adapters.slack.report import REPORT_VIEW, done_view, report_view, submitted
 from bot.config import ConfigError, Settings
 from bot.core import texts as core_texts
-from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value
+from bot.core.messages import ACTION_ANSWER, ACTION_REPORT, Message, parse_answer_value
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
 from bot.core.service import AnswerRecorded, StudyService
+from bot.core.timeutil import UsageError
 from bot.render.charts import ChartRenderer
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ COMMAND_PROFILE_TIMEOUT = 10.0  # a command's reply may wait longer (response_ur
 NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 DM_CACHE = 10_000  # members whose DM channel id is remembered
+SEEN_COMMANDS = 2_000  # trigger ids of recent commands, so a retried delivery runs once
 
 # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
 # app gets our configured client; that warning is noise, every other Bolt log passes.
@@ -116,6 +119,7 @@ class SlackAdapter:
         self._tz_adopted: set[MemberRef] = set()
         self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._dm_channels: OrderedDict[MemberRef, str] = OrderedDict()
+        self._seen_commands: OrderedDict[str, None] = OrderedDict()
         # Charts go out beside the text when a renderer is given (None: text only).
         self._charts = SlackCharts(renderer=charts, store=service.store, admins=settings.admins) if charts else None
         service.on_answer(self._on_answer_recorded)
@@ -146,6 +150,9 @@ class SlackAdapter:
         if multi and mode != "http":
             raise ConfigError("SLACK_MODE must be http for many workspaces (SLACK_CLIENT_ID is set): Slack sends the "
                               "install redirect and the requests of every workspace to studybot's public URL")
+        if not self.settings.slack_mode and not app_token and not signing_secret:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) with "
+                              "connections:write; for HTTP mode set SLACK_MODE=http and SLACK_SIGNING_SECRET")
         if mode == "socket" and not app_token:
             raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
                               "with connections:write, or set SLACK_MODE=http")
@@ -163,7 +170,12 @@ class SlackAdapter:
                 try:
                     auth = await self._client.auth_test()
                 except SlackApiError as exc:
-                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({api_error_code(exc)}): "
+                    code = api_error_code(exc)
+                    status = getattr(exc.response, "status_code", 200) or 200
+                    if code in TRANSIENT or status >= 500 or status == 429:
+                        raise StudybotError(f"Slack is unavailable right now ({code}); studybot could not check "
+                                            "SLACK_BOT_TOKEN. Try again in a minute (status.slack.com)") from exc
+                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({code}): "
                                       "copy the Bot User OAuth Token of your Slack app again") from exc
                 self.bot_name = str(auth.get("user") or self.bot_name)
             self._app = self._build_app(signing_secret)
@@ -307,8 +319,14 @@ class SlackAdapter:
         async with self._update_lock(message_id):
             await (await self._poster_for(channel)).update(channel, message_id, message)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         return await (await self._poster_for(channel)).reply(channel, message_id, message)
+
+    async def open_discussion(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        return await (await self._poster_for(channel)).open_discussion(channel, message_id, message)
+
+    async def find_post(self, channel: ChannelRef, post) -> str | None:
+        return await (await self._poster_for(channel)).find_post(channel, post)
 
     def _update_lock(self, message_id: str) -> asyncio.Lock:
         # One update of a message at a time, so a late "N answered" refresh cannot land after the reveal.
@@ -357,6 +375,9 @@ class SlackAdapter:
         app.action(re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$"))(self._on_answer_click)
         app.action(SUBMIT_ACTION)(self._on_submit)
         app.action(PICK_ACTION)(self._on_pick)
+        # The Report button opens a form (before the generic handler: Bolt runs the first match).
+        app.action(re.compile(rf"^{ACTION_REPORT}:\d{{1,3}}$"))(self._on_report_click)
+        app.view(REPORT_VIEW)(self._on_report_submit)
         # Every other button: a feature module's action (Next, Review, the exam's navigation).
         app.action(re.compile(rf"^(?!{re.escape(ACTION_ANSWER)}:)[a-z]{{2,12}}:(\d{{1,3}}|{GENERIC_SUBMIT})$"))(
             self._on_action
@@ -379,8 +400,26 @@ class SlackAdapter:
             if task is not None:
                 self._inflight.discard(task)
 
-    async def _on_command(self, ack, command: dict, context, respond, client) -> None:
+    def _first_delivery(self, command: dict, request) -> bool:
+        """False for a retry (X-Slack-Retry-Num: Slack resends a request when our acknowledgement
+        was late) of a command already received here: it runs once, so `daily on` confirms once.
+        A retry whose first delivery never arrived runs."""
+        trigger = str(command.get("trigger_id") or "")
+        if not trigger:
+            return True
+        headers = getattr(request, "headers", None) or {}
+        if headers.get("x-slack-retry-num") and trigger in self._seen_commands:
+            return False
+        self._seen_commands[trigger] = None
+        while len(self._seen_commands) > SEEN_COMMANDS:
+            self._seen_commands.popitem(last=False)
+        return True
+
+    async def _on_command(self, ack, command: dict, context, respond, client, request) -> None:
         await ack()
+        if not self._first_delivery(command, request):
+            log.info("ignored a repeated delivery of a /dva command", extra={"platform": PLATFORM})
+            return
         async with self._tracked(respond):
             team = context.team_id or context.enterprise_id or command.get("team_id", "")
             member = MemberRef(PLATFORM, team, command["user_id"])
@@ -469,6 +508,39 @@ class SlackAdapter:
             if lasting:  # a chart goes below a lasting message in the DM (also one that replaced the clicked one)
                 await self._attach_chart(client=client, team=member.workspace, channel_id=where, message=message,
                                          member=member)
+
+    async def _on_report_click(self, ack, body: dict, action: dict, context, respond, client) -> None:
+        """The Report button: a form for the reason and the member's words (views.open)."""
+        await ack()
+        async with self._tracked(respond):
+            question = str(action.get("value") or "")
+            try:
+                await client.views_open(trigger_id=body.get("trigger_id"),
+                                        view=report_view(question, channel=_channel_id(body) or ""))
+            except (SlackApiError, *NETWORK_ERRORS) as exc:
+                # No form (scope, expired trigger): say how to report by command instead.
+                log.warning("views.open failed: %s", type(exc).__name__, extra={"platform": PLATFORM})
+                member = self._member(body, context)
+                await self._respond(respond, await self.service.handle_action(
+                    member=member, channel=ChannelRef(PLATFORM, member.workspace, _channel_id(body) or ""),
+                    action=ACTION_REPORT, value=question,
+                ))
+
+    async def _on_report_submit(self, ack, body: dict, view: dict, context) -> None:
+        """The form sent: stored through the core, then the form shows the answer (or the error)."""
+        question, reason, text = submitted(view)
+        member = self._member(body, context)
+        assert self.service.reports is not None
+        try:
+            message = await self.service.reports.report_question(member, question, reason, text)
+        except UsageError as exc:
+            await ack(response_action="errors", errors={"reason": str(exc)[:150]})
+            return
+        except StudybotError:
+            log.exception("report not stored", extra={"platform": PLATFORM})
+            await ack(response_action="errors", errors={"reason": core_texts.NOT_RECORDED[:150]})
+            return
+        await ack(response_action="update", view=done_view(message.text))
 
     async def _on_home_opened(self, event: dict, context, client) -> None:
         if event.get("tab") not in (None, "home"):

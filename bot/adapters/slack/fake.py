@@ -71,6 +71,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user" object
         self.closed_dms: set[str] = set()  # users whose DM with the bot cannot be opened
+        self.history_scope = True  # False: conversations.history answers missing_scope
+        self.views: list[dict[str, Any]] = []  # views opened (views.open), newest last
         # Many workspaces: bot token -> team (auth.test answers for that team), and OAuth codes
         # (oauth.v2.access answers with the installation of `install`).
         self.tokens: dict[str, str] = {}
@@ -82,6 +84,7 @@ class FakeSlack:
         self._file_ids = itertools.count(1)
         self._scripted: dict[str, deque[Reply]] = defaultdict(deque)
         self._ts = itertools.count(1)
+        self._posted_ts: dict[int, str] = {}  # id(Call) of a chat.postMessage -> the ts it got
         self._envelopes = itertools.count(1)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connections = 0
@@ -159,10 +162,14 @@ class FakeSlack:
         reply = self._scripted[method].popleft() if self._scripted[method] else None
         if reply is not None and reply.delay:
             await asyncio.sleep(reply.delay)  # a slow network: Slack sees the call only after the delay
-        self.calls.append(Call(method, args, dict(request.headers), request.path))
+        call = Call(method, args, dict(request.headers), request.path)
+        self.calls.append(call)
         if reply is not None:
             return web.json_response(reply.body, status=reply.status, headers=reply.headers)
-        return web.json_response(self._default(method, args, request.headers))
+        body = self._default(method, args, request.headers)
+        if method == "chat.postMessage" and body.get("ok"):
+            self._posted_ts[id(call)] = body["ts"]
+        return web.json_response(body)
 
     def _default(self, method: str, args: dict[str, Any], headers: Any) -> dict[str, Any]:
         if method == "auth.test":
@@ -195,6 +202,18 @@ class FakeSlack:
             if problems or view.get("type") != "home":
                 return {"ok": False, "error": "invalid_arguments", "errors": problems}
             return {"ok": True, "view": {"id": "V1", "type": "home"}}
+        if method == "conversations.history":
+            if not self.history_scope:
+                return {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+            return {"ok": True, "messages": self.history(str(args.get("channel")), float(args.get("oldest") or 0)),
+                    "has_more": False}
+        if method == "views.open":
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else (view or {})
+            if not args.get("trigger_id") or view.get("type") != "modal":
+                return {"ok": False, "error": "invalid_arguments"}
+            self.views.append(view)
+            return {"ok": True, "view": {"id": f"V{len(self.views)}", **view}}
         if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
             if "files:write" in self.missing_scopes:
                 return {"ok": False, "error": "missing_scope", "needed": "files:write",
@@ -203,6 +222,23 @@ class FakeSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
         return {"ok": False, "error": "unknown_method"}
+
+    def history(self, channel: str, oldest: float = 0.0) -> list[dict[str, Any]]:
+        """The channel's top-level messages posted through the fake, newest first, as
+        conversations.history returns them (with their metadata and blocks). The fake's ts are
+        counters, not times, so `oldest` is accepted and not applied."""
+        out = []
+        for call in self.calls_to("chat.postMessage"):
+            args = call.args
+            if args.get("channel") != channel or args.get("thread_ts"):
+                continue
+            ts = self._posted_ts.get(id(call))
+            if ts is None:
+                continue
+            meta = args.get("metadata")
+            out.append({"type": "message", "ts": ts, "text": args.get("text"), "blocks": _as_list(args.get("blocks")),
+                        **({"metadata": json.loads(meta) if isinstance(meta, str) else meta} if meta else {})})
+        return list(reversed(out))
 
     def _files(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "files.getUploadURLExternal":
