@@ -204,3 +204,46 @@ def test_matplotlib_is_imported_only_when_a_chart_is_drawn():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["before", "False", "after", "True"]
+
+
+async def test_exam_report_and_history_carry_charts_from_a_sat_exam(service, store, clock):
+    """Two short exams on the fixture bank (8 questions each): the first with every answer right
+    but domain 2's, the second abandoned; the report's bars and the history's line say so."""
+    from tests.test_exam import ALICE, answer, press, question_on, right, say, wrong
+
+    empty = await say(service, "/dva exam history")
+    assert empty.chart is not None and empty.chart.note and empty.chart.alt == "No scored mock exams yet."
+    check_png(render.draw_png(empty.chart), empty.chart)
+
+    msg = await press(service, await say(service, "/dva exam"), "Short")
+    exam = await store.active_exam(ALICE)
+    for _ in range(exam.total):
+        q = question_on(service, msg, exam)
+        msg = await answer(service, msg, wrong(q) if q.domain == 2 else right(q))
+    report = await press(service, msg, "Submit exam")
+    if not report.title.startswith("Mock exam report"):  # asked to confirm
+        report = await press(service, report, "Submit now")
+    assert report.title.startswith("Mock exam report") and report.replace
+    chart = report.chart
+    assert chart is not None and chart.kind == "exam_report"
+    by_domain: dict[int, list[int]] = {}
+    for item in exam.items:
+        q = service.bank.question(item.question_id)
+        cell = by_domain.setdefault(q.domain, [0, 0])
+        cell[0] += q.domain != 2
+        cell[1] += 1
+    [bars] = chart.panels
+    assert [(b.detail, b.value) for b in bars.bars] == [(f"{r}/{t}", r / t) for _, (r, t) in sorted(by_domain.items())]
+    right_n = sum(r for r, _ in by_domain.values())
+    assert f"({right_n} of 8)" in chart.alt and "domain 2 Security 0 % (0 of " in chart.alt
+    check_png(render.draw_png(chart), chart)
+
+    clock.advance(days=3)
+    await press(service, await say(service, "/dva exam"), "Short")
+    await say(service, "/dva exam stop")
+    history = await say(service, "/dva exam history")
+    [line] = history.chart.panels
+    assert line.values == (round(100 * right_n / 8, 1),) and line.labels == ("2 Mar",)  # the stopped one has no point
+    assert history.chart.alt == (f"1 scored mock exam, {int(100 * right_n / 8 >= 72)} at or above the 72 % pass "
+                                 f"mark: 2026-03-02 {100 * right_n / 8:.0f} %.")
+    check_png(render.draw_png(history.chart), history.chart)

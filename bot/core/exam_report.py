@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.core import texts
+from bot.core.charts import Chart, exam_history_chart, exam_report_chart
 from bot.core.messages import Button, Message
 from bot.core.models import Bank
 from bot.core.ports import Exam, ExamItem
-from bot.core.timeutil import zone
+from bot.core.timeutil import local_date, zone
 
 PASS_PERCENT = 72  # the pass mark studybot uses (the real exam: 720 on its 100-1000 scale)
 WEAKEST = 3
@@ -112,6 +113,8 @@ def report_message(exam: Exam, bank: Bank, *, note: str = "") -> Message:
         text="\n".join(head), lines=tuple(lines),
         buttons=(Button("Review answers", ACTION, f"{exam.id}:0:review:0"),),
         footer=texts.EXAM_NO_POINTS, private=True, replace=True,
+        chart=exam_report_chart(domains=[(d.key, d.title, d.right, d.total) for d in domains], right=right,
+                                total=total, pass_mark=PASS_PERCENT, title=f"Mock exam report: {exam.mode} exam"),
     )
 
 
@@ -172,7 +175,7 @@ def review_message(exam: Exam, bank: Bank, page: int) -> Message:
 
 def history_message(exams: list[Exam], bank: Bank, tz: str) -> Message:
     if not exams:
-        return Message(text=texts.EXAM_NO_HISTORY, private=True)
+        return Message(text=texts.EXAM_NO_HISTORY, private=True, chart=history_chart(exams, tz))
     lines = []
     for exam in exams:
         when = local_time(exam.started_at, tz, with_date=True).rsplit(" (", 1)[0]
@@ -187,4 +190,15 @@ def history_message(exams: list[Exam], bank: Bank, tz: str) -> Message:
     return Message(
         title="Your mock exams", text=f"Newest first, times in {tz}.", lines=tuple(lines),
         footer=f"The pass mark is {PASS_PERCENT} %. `/dva exam report` shows the last report.", private=True,
+        chart=history_chart(exams, tz),
+    )
+
+
+def history_chart(exams: list[Exam], tz: str) -> Chart:
+    """The scored exams' percentages over time (oldest first; `exams` comes newest first), by the
+    member's local date of each start; stopped exams have no score and no point."""
+    scored = [e for e in reversed(exams) if e.state != "abandoned" and e.right is not None]
+    return exam_history_chart(
+        scores=[(local_date(datetime.fromtimestamp(e.started_at, UTC), tz), percent(e)) for e in scored],
+        pass_mark=PASS_PERCENT,
     )

@@ -3,7 +3,8 @@
 A throwaway SQLite store is filled with twelve weeks of a small study group's answers to the real
 bank (one member who studies most days and is improving, eleven others who drop in), and the
 charts are built by the same core code `/dva stats` and `/dva stats group` run, then drawn.
-The mock exam report is drawn from a hand-made result. Deterministic: same data, same pictures.
+The demo member then sits a full mock exam (answering right about three times in four, less in
+Security) for the report's chart. Deterministic: same data, same pictures.
 
     python -m bot.render.demo docs/charts
 """
@@ -17,8 +18,9 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.core.charts import Chart, exam_report_chart
+from bot.core.charts import Chart
 from bot.core.clock import FakeClock
+from bot.core.messages import Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn
 from bot.core.service import StudyService
@@ -65,13 +67,33 @@ async def demo_charts() -> list[Chart]:
             await _seed(service)
             stats = await service.handle_command(member=YOU, channel=CHANNEL, text="/dva stats")
             group = await service.handle_command(member=YOU, channel=CHANNEL, text="/dva stats group")
+            report = await _sit_exam(service)
         finally:
             await store.aclose()
-    exam = exam_report_chart(domains=[("1", "Development with AWS Services", 16, 21), ("2", "Security", 10, 17),
-                                      ("3", "Deployment", 12, 15), ("4", "Troubleshooting and Optimization", 10, 12)],
-                             right=48, total=65, title="Mock exam report: full exam, 65 questions")
-    assert stats.chart is not None and group.chart is not None
-    return [stats.chart, group.chart, exam]
+    assert stats.chart is not None and group.chart is not None and report.chart is not None
+    return [stats.chart, group.chart, report.chart]
+
+
+async def _sit_exam(service: StudyService) -> Message:
+    """A full mock exam through the exam's own commands and buttons, as a member clicks it."""
+    rng = random.Random(65)
+    msg = await service.handle_command(member=YOU, channel=CHANNEL, text="/dva exam full")
+    exam = await service.store.active_exam(YOU)
+    assert exam is not None
+    for item in exam.items:
+        q = service.bank.by_id[item.question_id]
+        wrong = [x for x in q.letters if x not in q.key][: len(q.key)]
+        ok = rng.random() < (0.6 if q.domain == 2 else 0.8)
+        letters = "".join(sorted(q.key if ok else wrong))
+        button = next((b for b in msg.buttons if b.label == letters), None)
+        action, value = (button.action, button.value) if button else msg.answer_to or ("", "")
+        msg = await service.handle_action(member=YOU, channel=CHANNEL, action=action, value=value,
+                                          picked="" if button else letters)
+    for label in ("Submit exam", "Submit now"):
+        button = next((b for b in msg.buttons if b.label.startswith(label)), None)
+        if button is not None and msg.chart is None:
+            msg = await service.handle_action(member=YOU, channel=CHANNEL, action=button.action, value=button.value)
+    return msg
 
 
 def main(argv: list[str]) -> int:
