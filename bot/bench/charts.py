@@ -1,8 +1,8 @@
 """charts: drawing the charts members get, from a store with a busy member and a busy channel.
 
-Rows: p99 ms to draw each chart (stats, group) to PNG through the ChartRenderer (the worker-thread
-hop included), the charts' data built by the core from the store as `/dva stats` and `/dva stats
-group` do; end to end on Slack, a signed `/dva stats` to the chart's upload completing at the local
+Rows: p99 ms to draw each chart to PNG through the ChartRenderer (the worker-thread hop included):
+stats and group built by the core from the store as `/dva stats` and `/dva stats group` do, the
+mock exam report (65 questions) and a history of twelve exams from plain numbers; end to end on Slack, a signed `/dva stats` to the chart's upload completing at the local
 fake (text first, then files.getUploadURLExternal, the upload, files.completeUploadExternal); and
 the first chart of a fresh process, which imports matplotlib. Baseline (same run): a bare
 matplotlib figure of the same width with one barh call, saved as PNG.
@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.bench.report import Row, fmt, percentile
+from bot.core.charts import Chart, exam_history_chart, exam_report_chart
 from bot.core.clock import FakeClock
 from bot.core.models import Bank, ChannelRef, MemberRef
 from bot.core.ports import AnswerIn
@@ -93,8 +94,15 @@ async def run(*, bank: Bank, folder: Path, charts: int = 100, members: int = 40)
         base = _baseline(charts)
         b = f"bare matplotlib barh 800x600 PNG: p50 {fmt(1000 * percentile(base, 50))} ms, " \
             f"p99 {fmt(1000 * percentile(base, 99))} ms"
-        for kind, text in (("stats", "stats"), ("group", "stats group")):
-            chart = (await service.handle_command(member=member, channel=channel, text=text)).chart
+        exam = exam_report_chart(domains=[("1", "Development with AWS Services", 17, 21), ("2", "Security", 11, 17),
+                                          ("3", "Deployment", 15, 16), ("4", "Troubleshooting and Optimization", 8, 11)],
+                                 right=51, total=65)
+        history = exam_history_chart(scores=[(clock.now().date() - timedelta(days=7 * i), 55.0 + 2 * i)
+                                             for i in range(12, 0, -1)])
+        for kind, text in (("stats", "stats"), ("group", "stats group"), ("exam_report", exam),
+                           ("exam_history", history)):
+            chart = text if isinstance(text, Chart) else (
+                await service.handle_command(member=member, channel=channel, text=text)).chart
             assert chart is not None
             took = []
             for _ in range(charts):
