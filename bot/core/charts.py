@@ -139,10 +139,9 @@ def stats_chart(
     span = (today - first).days + 1
     cells = tuple(counts.get(first + timedelta(days=i), 0) for i in range(span))
     # The weakest tasks as the text names them (an unpractised task counts as weakest).
-    practised = list(r.weakest)
     weakest = tuple(
         Bar(f"{t.id} {t.name}", t.accuracy, f"{t.right}/{t.answered}" if t.answered else "not practised", True)
-        for t in practised
+        for t in r.weakest
     )
     panels: tuple[Panel, ...] = (
         BarsPanel(f"Accuracy by domain, last {recent_days} days", _domain_bars(r)),
@@ -150,16 +149,16 @@ def stats_chart(
         CalendarPanel(f"Questions answered, last {CALENDAR_WEEKS} weeks", first, cells, today, streak),
     )
     answered, active = sum(cells), sum(1 for c in cells if c)
-    busiest = max(range(span), key=lambda i: (cells[i], i)) if answered else None
     if r.answers:
         accuracy = (f"Accuracy by domain over the last {recent_days} days against the {PASS_MARK} % pass mark: "
-                    f"{_row_alt(r.domains, prefix='domain ')}; weakest tasks: {_row_alt(tuple(practised))}.")
+                    f"{_row_alt(r.domains, prefix='domain ')}; weakest tasks: {_row_alt(r.weakest)}.")
     else:
         accuracy = f"{NO_ANSWERS} in the last {recent_days} days, so no accuracy by domain."
     if answered:
-        best = first + timedelta(days=busiest or 0)
+        busiest = max(range(span), key=lambda i: (cells[i], i))  # the latest of the busiest days
+        best = first + timedelta(days=busiest)
         activity = (f" Activity over the last {CALENDAR_WEEKS} weeks: {answered} question{'s' if answered != 1 else ''} "
-                    f"on {active} day{'s' if active != 1 else ''}, at most {cells[busiest or 0]} on {best.isoformat()}; "
+                    f"on {active} day{'s' if active != 1 else ''}, at most {cells[busiest]} on {best.isoformat()}; "
                     f"current streak {len(streak)} day{'s' if len(streak) != 1 else ''}.")
     else:
         activity = f" No questions answered in the last {CALENDAR_WEEKS} weeks."
