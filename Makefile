@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench charts clean install
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/studybot content check
 	$(BIN)/pytest
+
+# The README's pictures: the charts members get, drawn from demo data.
+charts: $(STAMP)
+	$(BIN)/python -m bot.render.demo docs/charts
 
 bench: $(STAMP)
 	$(BIN)/studybot bench $(BENCH_ARGS)

@@ -24,11 +24,11 @@ def build_adapters(runtime: Runtime) -> dict[str, Poster]:
     if settings.slack_enabled:
         from bot.adapters.slack import SlackAdapter
 
-        adapters["slack"] = SlackAdapter(service=runtime.service, settings=settings)
+        adapters["slack"] = SlackAdapter(service=runtime.service, settings=settings, charts=runtime.charts)
     if settings.discord_enabled:
         from bot.adapters.discord import DiscordAdapter
 
-        adapters["discord"] = DiscordAdapter(service=runtime.service, settings=settings)
+        adapters["discord"] = DiscordAdapter(service=runtime.service, settings=settings, charts=runtime.charts)
     return adapters
 
 

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+DEBUG = False  # --debug: start-up failures show their traceback instead of one line
+
 
 def _some(ids: list[str], n: int = 20) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
@@ -25,6 +27,8 @@ def _content(args: argparse.Namespace) -> int:
         update_shipped,
     )
 
+    if args.action == "reports":
+        return _content_reports(args)
     if args.update_shipped and args.action != "check":
         print(f"studybot: --update-shipped goes with check: {UPDATE_SHIPPED_HINT}", file=sys.stderr)
         return 2
@@ -67,6 +71,32 @@ def _content(args: argparse.Namespace) -> int:
     return 0
 
 
+def _content_reports(args: argparse.Namespace) -> int:
+    """Members' question reports from the database (STUDYBOT_DATABASE_URL), for whoever maintains
+    the bank: open ones grouped by question, or every report as JSON with --json."""
+    settings = _settings()
+
+    async def body(runtime) -> int:
+        from bot.core.reports import summarise
+
+        reports = await runtime.store.list_reports(status=None if args.all else "open")
+        if args.json:
+            print(json.dumps([{
+                "id": r.id, "question": r.question_id, "reason": r.reason, "text": r.text, "status": r.status,
+                "platform": r.member.platform, "workspace": r.member.workspace, "member": r.member.user,
+                "created_at": r.created_at, "closed_at": r.closed_at,
+            } for r in reports], indent=2, ensure_ascii=False))
+            return 0
+        if not reports:
+            print("no open question reports")
+            return 0
+        for paragraph in summarise([r for r in reports if r.status == "open"] or reports):
+            print(paragraph.replace("*", ""))
+        return 0
+
+    return asyncio.run(_with_runtime(settings, body, announce=False))
+
+
 def _settings():
     from bot.config import ConfigError, load_settings
 
@@ -77,19 +107,21 @@ def _settings():
         raise SystemExit(2) from exc
 
 
-async def _with_runtime(settings, body):
+async def _with_runtime(settings, body, *, announce: bool = True):
     from bot.runtime import start_runtime
     from content.loader import BankError
     from storage import StoreError
 
     try:
-        runtime = await start_runtime(settings)
+        runtime = await start_runtime(settings, announce=announce)
     except BankError as exc:
         print(f"studybot: refusing to start: {exc.report()}", file=sys.stderr)
         return 1
     except StoreError as exc:
+        if DEBUG:
+            raise
         print(f"studybot: {exc}", file=sys.stderr)
-        return 1
+        return 2
     try:
         return await body(runtime)
     finally:
@@ -106,7 +138,9 @@ def _console(args: argparse.Namespace) -> int:
     async def body(runtime) -> int:
         from bot.scheduler import DailyScheduler
 
-        console = ConsoleAdapter(service=runtime.service, channel=args.channel, user=args.user)
+        charts = None if args.no_charts or runtime.charts is None else settings.studybot_data_dir / "charts"
+        console = ConsoleAdapter(service=runtime.service, channel=args.channel, user=args.user, charts_dir=charts,
+                                 charts=runtime.charts)
         scheduler = DailyScheduler(
             service=runtime.service, posters={"console": console}, clock=runtime.clock,
             catchup_hours=settings.studybot_catchup_hours,
@@ -127,11 +161,15 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings()
     setup_logging(settings.studybot_log_format)
     if not (settings.slack_enabled or settings.discord_enabled):
-        print(
-            "studybot: no platform is configured (set SLACK_BOT_TOKEN and/or DISCORD_TOKEN).\n"
-            "To try studybot locally without tokens, run `studybot console` (or `make demo`); see README.md.",
-            file=sys.stderr,
-        )
+        import os
+
+        if os.environ.get("STUDYBOT_IN_CONTAINER"):
+            hint = ("Put them in deploy/.env (see deploy/.env.example) and restart the container; to try studybot "
+                    "without tokens: docker run -it --rm <image> studybot console.")
+        else:
+            hint = "To try studybot locally without tokens, run `studybot console` (or `make demo`); see README.md."
+        print(f"studybot: no platform is configured (set SLACK_BOT_TOKEN and/or DISCORD_TOKEN).\n{hint}",
+              file=sys.stderr)
         return 2
     from bot.app import serve
 
@@ -301,10 +339,13 @@ def _bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="AWS DVA-C02 study bot for Slack and Discord")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a start-up failure")
     sub = parser.add_subparsers(dest="command", required=True)
     content = sub.add_parser("content", help="validate the bank or print its coverage")
-    content.add_argument("action", choices=["check", "stats"])
-    content.add_argument("--json", action="store_true", help="stats as JSON")
+    content.add_argument("action", choices=["check", "stats", "reports"],
+                         help="reports: members' open question reports from the database")
+    content.add_argument("--json", action="store_true", help="stats or reports as JSON")
+    content.add_argument("--all", action="store_true", help="reports: closed ones too")
     content.add_argument("--update-shipped", action="store_true",
                          help="check, then add the bank's new question ids to content/shipped-ids.txt")
     content.add_argument("--root", default=None, help="content folder (default: the bundled bank)")
@@ -314,9 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with studybot in the terminal (no tokens needed)")
     console.add_argument("--channel", default="study-group", help="simulated channel name")
     console.add_argument("--user", default="you", help="simulated member name")
+    console.add_argument("--no-charts", action="store_true",
+                         help="skip the charts (by default written as PNG under STUDYBOT_DATA_DIR/charts)")
     console.set_defaults(func=_console)
 
     run = sub.add_parser("run", help="run the platform adapters configured in the environment and the scheduler")
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show the traceback of a start-up failure")
     run.set_defaults(func=_run)
 
     lookup = sub.add_parser("lookup", help="search scenarios, facts and questions")
@@ -342,15 +387,36 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_db)
     from bot.bench.runner import add_arguments
 
-    bench = sub.add_parser("bench", help="measure the busiest minute: answers, leaderboard, lookup, fanout, start")
+    bench = sub.add_parser("bench", help="measure the busiest minute: answers, leaderboard, lookup, fanout, start, exam")
     add_arguments(bench)
     bench.set_defaults(func=_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    global DEBUG
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    DEBUG = bool(getattr(args, "debug", False))
+    from bot.core.ports import StudybotError
+
+    try:
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader gone early is met here, not at interpreter exit
+        return code
+    except StudybotError as exc:
+        # A start-up failure (a refused token, Slack or Discord unreachable, a bad database URL):
+        # one line naming what to fix; --debug shows the traceback.
+        if DEBUG:
+            raise
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `studybot content stats | head`: the reader left; exit quietly, as Unix tools do.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ _EXPECTS = {
     "studybot_database_url": "a URL such as sqlite:///path/file.db or postgresql://user@host/db",
     "studybot_catchup_hours": "a number of hours between 0 and 24",
     "studybot_log_format": "'text' or 'json'",
+    "studybot_charts": "true or false",
     "slack_mode": "'socket' or 'http'",
     "slack_http_port": "a TCP port number 1-65535",
     "discord_shard_count": "a positive integer",
@@ -31,8 +32,12 @@ class ConfigError(StudybotError):
     pass
 
 
+def default_data_dir() -> Path:
+    return Path(user_data_dir("studybot"))
+
+
 def default_database_url() -> str:
-    return "sqlite:///" + str(Path(user_data_dir("studybot")) / "studybot.db")
+    return "sqlite:///" + str(default_data_dir() / "studybot.db")
 
 
 class Settings(BaseSettings):
@@ -43,6 +48,8 @@ class Settings(BaseSettings):
     studybot_catchup_hours: float = Field(default=3.0, ge=0, le=24)
     studybot_log_format: Literal["text", "json"] = "text"
     studybot_content_dir: Path | None = None
+    studybot_data_dir: Path = Field(default_factory=default_data_dir)  # the console's charts/ and the default database
+    studybot_charts: bool = True  # draw charts (matplotlib) beside stats and digests; false: text only
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None

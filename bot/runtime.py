@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -11,12 +12,15 @@ from bot.config import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.core.lookup import LookupIndex
 from bot.core.models import Bank
-from bot.core.ports import Store
+from bot.core.ports import Store, StoreConfigError, StoreError
 from bot.core.service import StudyService
+from bot.render.charts import ChartRenderer
 from content.loader import load_bank_cached
 from storage import open_store
 
 log = logging.getLogger(__name__)
+DB_WAIT = 30.0  # seconds a database server that is still starting is waited for
+
 
 
 @dataclass
@@ -26,8 +30,11 @@ class Runtime:
     store: Store
     service: StudyService
     clock: Clock
+    charts: ChartRenderer | None = None  # None with STUDYBOT_CHARTS=false: messages go out as text only
 
     async def aclose(self) -> None:
+        if self.charts is not None:
+            self.charts.close()
         await self.store.aclose()
 
 
@@ -40,17 +47,40 @@ def describe_database(url: str) -> str:
     return f"{scheme}://{rest.rsplit('@', 1)[-1].split('?', 1)[0]}"
 
 
+async def start_store(store: Store, *, wait: float = DB_WAIT, interval: float = 2.0) -> None:
+    """Start the store; a database server that is not up yet (a container starting beside studybot)
+    is retried for up to `wait` seconds. A wrong URL (StoreConfigError) fails at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        try:
+            await store.start()
+            return
+        except StoreConfigError:
+            raise
+        except StoreError as exc:
+            if not getattr(store, "RETRY_ON_START", False) or loop.time() + interval > deadline:
+                raise
+            log.warning("the database is not reachable yet (%s); retrying in %.0f s", exc, interval)
+            await asyncio.sleep(interval)
+
+
 async def start_runtime(settings: Settings, *, clock: Clock | None = None, announce: bool = True) -> Runtime:
     """Raises content.BankError for an invalid bank and StoreError when the database fails."""
     bank = load_bank_cached(settings.studybot_content_dir)
     store = open_store(settings.studybot_database_url)
     if announce:
         print(f"studybot: database {describe_database(settings.studybot_database_url)}", file=sys.stderr)
-    await store.start()
+    await start_store(store)
+    from bot.core.regrade import regrade_changed_keys
+
+    await regrade_changed_keys(bank, store)
     clock = clock or SystemClock()
     service = StudyService(bank=bank, store=store, clock=clock, lookup=LookupIndex(bank), admins=settings.admins)
     freeze_heap()
-    return Runtime(settings=settings, bank=bank, store=store, service=service, clock=clock)
+    # The renderer imports matplotlib only when it draws its first chart.
+    charts = ChartRenderer() if settings.studybot_charts else None
+    return Runtime(settings=settings, bank=bank, store=store, service=service, clock=clock, charts=charts)
 
 
 def freeze_heap() -> None:

@@ -4,13 +4,22 @@ Subscriptions in the store are the source of truth. Each active one gets two cro
 reveal, days by name, in the subscription's time zone); a sweep every minute catches what cron
 cannot: a post time inside a spring-forward gap (posted at the first valid minute after it), posts
 missed during downtime (within STUDYBOT_CATCHUP_HOURS), deliveries that did not finish (retried
-with backoff under a lease, at most `max_attempts`), and reveals that are due.
+with backoff under a lease, at most `max_attempts`), reveals that are due, and mock exams whose
+deadline passed while their members were away (scored, unanswered questions wrong).
 
 Exactly once comes from the store, not from the process: a post is claimed per (channel, local
 date) under a unique key, and a retry needs the post's expired delivery lease. So a cron job that
 fires twice on a fall-back day, a retry, and a second bot process on the same database all post
-once. The one window left for a duplicate: the process dies after the platform accepted the post
-and before the store recorded its message id; after the lease expires another attempt posts again.
+once. The window left for a duplicate: the process dies after the platform accepted the post and
+before the store recorded its message id. A retry first looks for that earlier message where the
+platform lets it (a poster's `find_post`: Discord's channel history, Slack's conversations.history
+with the history scopes) and adopts it; only where it cannot look does the retry post again.
+
+A reveal is three recorded steps (marked revealed, the post's face replaced, the explanation
+replied), each under the reveal's lease; a restart finishes the missing ones, once each.
+
+Stopping (SIGTERM): `aclose` stops taking new work, lets posts and reveals in flight finish for up
+to `grace` seconds, and only then shuts APScheduler down (whose executor cancels what still runs).
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ from datetime import UTC, date, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.core import exam
 from bot.core.clock import Clock
 from bot.core.models import ChannelRef
 from bot.core.ports import Post, Poster, PostError, Subscription
 from bot.core.service import StudyService
-from bot.core.timeutil import DAY_NAMES, at_local, local_date
+from bot.core.timeutil import DAY_NAMES, at_local, local_date, reveal_instant
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +50,7 @@ class DailyScheduler:
     def __init__(
         self, *, service: StudyService, posters: dict[str, Poster], clock: Clock, catchup_hours: float = 3.0,
         concurrency: int = 50, retry_after: float = 300.0, max_attempts: int = 5, sweep_minutes: int = 1,
-        reload_seconds: float = 600.0,
+        reload_seconds: float = 600.0, grace: float = 10.0, reveal_lease: float = 120.0,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -57,6 +67,9 @@ class DailyScheduler:
         self._done: set[tuple[str, str]] = set()  # (channel key, local date) known to be claimed
         self._inflight: set[asyncio.Task] = set()
         self._last_reload = 0.0
+        self.grace = grace
+        self.reveal_lease = reveal_lease
+        self._closing = False
         self.aps: AsyncIOScheduler | None = None
 
     # ----- life cycle ---------------------------------------------------------------------
@@ -80,6 +93,16 @@ class DailyScheduler:
         self.service.on_subscription_changed(self.subscription_changed)
 
     async def aclose(self) -> None:
+        """Stop taking new work, let posts and reveals in flight finish (up to `grace` seconds),
+        then stop APScheduler: its executor cancels whatever still runs at that point."""
+        self._closing = True
+        if self.aps is not None:
+            self.aps.pause()
+        if self._inflight:
+            _, late = await asyncio.wait(list(self._inflight), timeout=self.grace)
+            if late:
+                log.warning("stopping with %d daily job(s) unfinished after %.0f s; a restart finishes them",
+                            len(late), self.grace)
         if self.aps is not None:
             self.aps.shutdown(wait=False)
             self.aps = None
@@ -132,7 +155,9 @@ class DailyScheduler:
             return
         for kind, hhmm in (("post", sub.time), ("reveal", sub.reveal)):
             hour, minute = (int(x) for x in hhmm.split(":"))
-            trigger = CronTrigger(day_of_week=sub.days, hour=hour, minute=minute, timezone=sub.timezone)
+            # A reveal may fall on the day after a post day: its job runs daily and reveals what is due.
+            days = sub.days if kind == "post" else "*"
+            trigger = CronTrigger(day_of_week=days, hour=hour, minute=minute, timezone=sub.timezone)
             fn = self.post_due if kind == "post" else self.reveal_due
             self.aps.add_job(self._tracked, trigger, args=[self._guarded, fn, key], id=f"{kind}:{key}",
                              replace_existing=True)
@@ -153,6 +178,7 @@ class DailyScheduler:
                 log.exception("could not record the failure")
 
     async def sweep(self) -> None:
+        await self.close_exams()
         now = self.clock.now()
         if now.timestamp() - self._last_reload >= self.reload_seconds:
             await self.reload()
@@ -176,6 +202,7 @@ class DailyScheduler:
         await asyncio.gather(*[
             self._guarded(self._reveal_if_due, key, posts) for key, posts in pending.items() if key in self._subs
         ])
+        await self.finish_reveals()
         await self.retry_undelivered()
         await self.send_reminders()
 
@@ -200,6 +227,27 @@ class DailyScheduler:
                 log.warning("review reminder not delivered: %s", exc.reason,
                             extra={"platform": member.platform, "workspace": member.workspace})
 
+    async def close_exams(self) -> None:
+        """Score the exams past their deadline and send each member the report in their DMs; a
+        failure is logged and never stops the sweep (the member also sees the report on their
+        next exam command or click)."""
+        try:
+            closed = await exam.close_expired(self.service)
+        except Exception:  # noqa: BLE001 - the daily posts must go out regardless
+            log.exception("closing expired exams failed")
+            return
+        if closed:
+            log.info("closed %d mock exam(s) at their deadline", len(closed))
+        for done, report in closed:
+            poster = self.posters.get(done.member.platform)
+            if poster is None:
+                continue
+            try:
+                await poster.send_private(done.member, report)
+            except PostError as exc:
+                log.warning("exam report not delivered: %s", exc.reason,
+                            extra={"platform": done.member.platform, "workspace": done.member.workspace})
+
     # ----- posting ------------------------------------------------------------------------
     def due_at(self, sub: Subscription, day: date) -> datetime | None:
         if DAY_NAMES[day.weekday()] not in sub.days.split(","):
@@ -207,48 +255,96 @@ class DailyScheduler:
         return at_local(day, sub.time, sub.timezone)
 
     async def post_due(self, sub: Subscription) -> None:
-        """Post today's question if its time has come (within the catch-up window) and nobody
-        has claimed it yet."""
+        """Post the channel's question of today, or of yesterday when a downtime crossed local
+        midnight, if its time has come (within the catch-up window) and nobody claimed it yet."""
+        if self._closing:
+            return
+        today = local_date(self.clock.now(), sub.timezone)
+        for day in (today - timedelta(days=1), today):
+            await self._post_day(sub, day, today)
+
+    async def _post_day(self, sub: Subscription, day: date, today: date) -> None:
         now = self.clock.now()
-        today = local_date(now, sub.timezone)
-        marker = (_key(sub.channel), today.isoformat())
+        marker = (_key(sub.channel), day.isoformat())
         if marker in self._done:
             return
-        due = self.due_at(sub, today)
+        due = self.due_at(sub, day)
         if due is None or now < due:
+            if due is None:
+                self._done.add(marker)
             return
         if now > due + self.catchup:
-            if await self.store.get_daily(sub.channel, today.isoformat()) is None:
-                log.warning("daily post of %s skipped: more than %s late", today, self.catchup,
+            if day == today and await self.store.get_daily(sub.channel, day.isoformat()) is None:
+                log.warning("daily post of %s skipped: more than %s late", day, self.catchup,
                             extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
             self._done.add(marker)
             return
-        await self._reveal_older(sub, today)
-        post, created = await self.service.claim_daily(sub.channel, sub.timezone)
+        await self._reveal_older(sub, day)
+        post, created = await self.service.claim_daily(sub.channel, sub.timezone, day=day)
         self._done.add(marker)
         if not created:
             return
-        await self._digest_if_first_of_week(sub, today)
+        await self._digest_if_first_of_week(sub, day)
         await self._deliver(sub, post)
 
     async def _deliver(self, sub: Subscription, post: Post) -> None:
         poster = self.posters[sub.channel.platform]
-        message = self.service.daily_message(post, answered=0)
-        if sub.last_error:
-            # The channel hears about the last failure on the next successful post.
-            message = replace(message, text=f"(Note: {sub.last_error})\n\n{message.text}")
+        message = self.service.daily_message(post, answered=0, ping=sub.ping,
+                                             reveal_at=self.service.reveal_label(sub, post))
+        # Errors are for `/dva daily status` and the admins, never for the whole channel.
+        message_id = await self._adopt_earlier(sub, post) if post.attempts else None
+        if message_id is None:
+            try:
+                async with self._limits[sub.channel.platform]:
+                    message_id = await poster.post(sub.channel, message)
+            except PostError as exc:
+                log.warning("daily post failed: %s", exc.reason,
+                            extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
+                error = f"posting failed: {exc.reason}"
+                await self.store.set_subscription_error(sub.channel, error)
+                self._subs[_key(sub.channel)] = replace(sub, last_error=error)
+                return
+        await self.store.set_post_message(post.id, message_id)
+        # A delivered post clears the channel's last error, also one recorded by another process
+        # or before a restart (so read the store, not this process's copy).
+        stored = await self.store.get_subscription(sub.channel)
+        if sub.last_error or (stored is not None and stored.last_error):
+            await self.store.set_subscription_error(sub.channel, None)
+            self._subs[_key(sub.channel)] = replace(stored or sub, last_error=None)
+        await self._open_discussion(sub, post, message_id)
+
+    async def _adopt_earlier(self, sub: Subscription, post: Post) -> str | None:
+        """A retry of a post whose earlier attempt may have reached the platform: the message id of
+        that earlier message when the platform lets us look and it is there, else None."""
+        find = getattr(self.posters[sub.channel.platform], "find_post", None)
+        if find is None:
+            return None
+        try:
+            found = await find(sub.channel, post)
+        except PostError as exc:
+            log.info("could not look for an earlier daily post: %s", exc.reason,
+                     extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
+            return None
+        if found:
+            log.info("adopted the daily post of %s found in the channel instead of posting again", post.local_date,
+                     extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
+        return found
+
+    async def _open_discussion(self, sub: Subscription, post: Post, message_id: str) -> None:
+        """The discussion under a new post (Slack: a first thread reply; Discord: a thread when the
+        bot may create one). Best effort: the post stands without it."""
+        opener = getattr(self.posters[sub.channel.platform], "open_discussion", None)
+        if opener is None:
+            return
         try:
             async with self._limits[sub.channel.platform]:
-                message_id = await poster.post(sub.channel, message)
+                thread = await opener(sub.channel, message_id, self.service.discussion_message(sub, post))
         except PostError as exc:
-            log.warning("daily post failed: %s", exc.reason,
-                        extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
-            await self.store.set_subscription_error(sub.channel, f"posting failed: {exc.reason}")
+            log.info("no discussion thread: %s", exc.reason,
+                     extra={"platform": sub.channel.platform, "channel": sub.channel.channel})
             return
-        await self.store.set_post_message(post.id, message_id)
-        if sub.last_error:
-            await self.store.set_subscription_error(sub.channel, None)
-            self._subs[_key(sub.channel)] = replace(sub, last_error=None)
+        if thread:
+            await self.store.set_post_thread(post.id, thread)
 
     async def retry_undelivered(self) -> None:
         now = self.clock.now()
@@ -256,6 +352,8 @@ class DailyScheduler:
             sub = self._subs.get(_key(post.channel))
             if sub is None or post.channel.platform not in self.posters:
                 continue
+            if self._closing:
+                return
             backoff = self.retry_after * (2 ** post.attempts)
             leased = await self.store.lease_post(post.id, now=now.timestamp(), seconds=backoff)
             if leased is None:
@@ -294,7 +392,7 @@ class DailyScheduler:
         for post in posts:
             if post.local_date is None:
                 continue
-            reveal_at = at_local(date.fromisoformat(post.local_date), sub.reveal, sub.timezone)
+            reveal_at = reveal_instant(date.fromisoformat(post.local_date), sub.time, sub.reveal, sub.timezone)
             if now >= reveal_at:
                 await self._reveal(sub, post)
 
@@ -305,16 +403,53 @@ class DailyScheduler:
                 await self._reveal(sub, post)
 
     async def _reveal(self, sub: Subscription, post: Post) -> None:
-        revealed = await self.service.reveal(post.id)
-        if revealed is None or post.message_id is None:
+        if self._closing:
             return
-        face, why = revealed
-        poster = self.posters[sub.channel.platform]
-        try:
-            async with self._limits[sub.channel.platform]:
-                await poster.update(sub.channel, post.message_id, face)
-                await poster.reply(sub.channel, post.message_id, why)
-        except PostError as exc:
-            log.warning("reveal failed: %s", exc.reason, extra={"channel": sub.channel.channel})
-            await self.store.set_subscription_error(sub.channel, f"reveal failed: {exc.reason}")
+        # Marking it revealed takes the reveal lease: this call does the steps, once.
+        if await self.service.reveal(post.id) is None:
+            return
+        fresh = await self.store.get_post(post.id)
+        await self._finish_reveal(sub, fresh or post)
 
+    async def finish_reveals(self) -> None:
+        """Reveals whose steps did not all happen (a crash, a stop, a failed call): the one process
+        that takes the expired reveal lease does what is missing."""
+        now = self.clock.now()
+        for post in await self.store.unfinished_reveals(since=(now - timedelta(days=2)).timestamp()):
+            if self._closing:
+                return
+            sub = self._subs.get(_key(post.channel))
+            if sub is None or post.channel.platform not in self.posters:
+                continue
+            leased = await self.store.lease_reveal(post.id, now=now.timestamp(), seconds=self.reveal_lease)
+            if leased is not None:
+                await self._guarded(self._finish_reveal, _key(post.channel), leased)
+
+    async def _finish_reveal(self, sub: Subscription, post: Post) -> None:
+        """The reveal's steps not recorded yet: the post's face, then the explanation in the
+        discussion thread (or under the post). Each is recorded once done; a permanent refusal
+        is recorded as done too (retrying cannot help), a passing one is left for the lease."""
+        poster = self.posters[sub.channel.platform]
+        if post.message_id is None:  # never delivered: nothing in the channel to reveal
+            for step in ("face", "reply"):
+                await self.store.mark_reveal_step(post.id, step, self.clock.now().timestamp())
+            return
+        steps = []
+        if post.reveal_face_at is None:
+            steps.append("face")
+        if post.reveal_reply_at is None:
+            steps.append("reply")
+        for step in steps:
+            try:
+                async with self._limits[sub.channel.platform]:
+                    if step == "face":
+                        await poster.update(sub.channel, post.message_id, await self.service.reveal_message(post))
+                    else:
+                        await poster.reply(sub.channel, post.message_id, self.service.reveal_reply(post),
+                                           thread=post.thread_id)
+            except PostError as exc:
+                log.warning("reveal %s failed: %s", step, exc.reason, extra={"channel": sub.channel.channel})
+                await self.store.set_subscription_error(sub.channel, f"reveal failed: {exc.reason}")
+                if not exc.permanent:
+                    return
+            await self.store.mark_reveal_step(post.id, step, self.clock.now().timestamp())

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.core.ports import Store, StoreError
+from bot.core.ports import Store, StoreConfigError, StoreError
 
-__all__ = ["Store", "StoreError", "open_store", "sqlite_path_from_url"]
+__all__ = ["Store", "StoreConfigError", "StoreError", "open_store", "sqlite_path_from_url"]
+BAD_URL = (
+    "STUDYBOT_DATABASE_URL cannot be parsed ({what}); write it as postgresql://user:password@host:5432/db "
+    "with special characters in the password percent-encoded (/ as %2F, # as %23, @ as %40)"
+)
 
 
 def sqlite_path_from_url(url: str) -> Path:
@@ -29,8 +34,23 @@ def open_store(url: str) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
         from storage.postgres.store import PostgresStore
 
+        check_postgres_url(url)
         return PostgresStore(url)
-    raise ValueError(
-        f"unsupported database URL scheme in {url.split(':', 1)[0]!r}; "
+    raise StoreConfigError(
+        f"unsupported database URL scheme {url.split(':', 1)[0][:20]!r} in STUDYBOT_DATABASE_URL; "
         "use sqlite:///path/file.db or postgresql://user@host/db"
     )
+
+
+def check_postgres_url(url: str) -> None:
+    """StoreConfigError for a URL asyncpg would misread: a bad port (often a password with / # @
+    pasted unencoded) or no host. The message names what is wrong, never the URL's text."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise StoreConfigError(BAD_URL.format(what="the part after the host is not a port number")) from exc
+    if parts.fragment or "#" in url.split("?", 1)[0]:
+        raise StoreConfigError(BAD_URL.format(what="it contains an unencoded #"))
+    if not parts.hostname and "host=" not in parts.query:
+        raise StoreConfigError(BAD_URL.format(what="no host"))

@@ -56,7 +56,7 @@ class FakePoster:
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         self.updates.append((channel, message_id, message))
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         self.replies.append((channel, message_id, message))
         return f"r{len(self.replies)}"
 

@@ -191,6 +191,17 @@ def test_bench_command_prints_one_table_and_writes_json(tmp_path, capsys):
     assert len(review) == 3 and all(r["value"] > 0 and "raw SELECT" in r["baseline"] for r in review)
 
 
+def test_bench_charts_rows_beside_the_raw_baseline(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "charts", "--charts", "5", "--chart-members", "2", "--quiet", "--json", str(out)]) == 0
+    rows = {r["figure"]: r for r in json.loads(out.read_text())}
+    for kind in ("stats", "group"):
+        row = rows[f"p99 ms to draw the {kind} chart"]
+        assert row["value"] > 0 and row["target"] == "<= 200" and "bare matplotlib barh" in row["baseline"]
+    assert rows["p99 ms signed Slack /dva stats -> chart shared in the DM"]["value"] > 0
+    assert rows["ms for the first chart of a fresh process (imports matplotlib)"]["value"] > 0
+
+
 def test_bench_refuses_an_unknown_scenario(capsys):
     assert main(["bench", "nope", "--quiet"]) == 2
     assert "unknown scenario 'nope'" in capsys.readouterr().err
@@ -208,3 +219,18 @@ def test_bench_clicks_drives_studybot_run_beside_bare_bolt(tmp_path, capsys, mon
     assert "bolt ack+insert" in burst["baseline"] and "ack only" in burst["baseline"]
     assert rows["CPU ms per click (burst)"]["value"] > 0 and rows["RSS MB after the burst"]["value"] > 0
     assert rows["click-to-reply p99 ms, 50/s for 1 s"]["value"] > 0
+
+
+def test_bench_exam_row_measures_clicks_through_the_service(tmp_path, capsys):
+    out = tmp_path / "exam.json"
+    code = main(["bench", "exam", "--exam-members", "12", "--exam-clicks", "3", "--exam-interval", "0.05",
+                 "--quiet", "--json", str(out)])
+    assert code == 0
+    rows = {r["figure"]: r for r in json.loads(out.read_text()) if r["scenario"] == "exam"}
+    p99 = rows["p99 ms click to next question"]
+    assert p99["value"] > 0 and p99["target"] == "<= 20" and "sqlite3 one-row UPDATE" in p99["baseline"]
+    assert "service + store" in p99["note"] and "12 members in full exams" in p99["note"]
+    assert rows["clicks handled"]["value"] == 12 * 3 + 12  # the paced clicks and the burst
+    slack = rows["p99 ms click to next question (Slack HTTP)"]
+    assert slack["value"] > 0 and "Slack HTTP" in slack["note"]
+    assert "p99 ms click to next question" in capsys.readouterr().out

@@ -36,9 +36,11 @@ def test_console_help_lookup_answer_and_streak(tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "Access-Control-Allow-Origin" in text
-    assert f"Right! {key.replace(' ', ', ')} is correct." in text
+    keys = key.split()
+    verb = "are" if len(keys) > 1 else "is"
+    assert f"Right! {' and '.join(keys)} {verb} correct." in text
     assert "You already answered" in text
-    assert "Current streak: 1 day(s)" in text
+    assert "Current streak: 1 day (you have answered today)" in text
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*), SUM(points) FROM answers").fetchone() == (1, 10)
         assert conn.execute("SELECT COUNT(*) FROM posts WHERE kind='daily'").fetchone()[0] == 1
@@ -52,13 +54,13 @@ def test_console_bad_input_changes_nothing(tmp_path):
     ])
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    assert "time must be HH:MM, 00:00-23:59" in text
-    assert "unknown time zone 'Mars/Phobos', use an IANA name such as Europe/Berlin" in text
+    assert "The time must be HH:MM, 00:00-23:59" in text
+    assert "Unknown time zone 'Mars/Phobos'. Use an IANA name such as Europe/Berlin" in text
     assert "keep a command under 500 characters" in text
     assert "Tell me what to look up" in text
     assert "Unknown command 'frobnicate'" in text
     assert "'Z' is not an option" in text
-    assert "unknown time zone 'Nowhere/City'" in text
+    assert "Unknown time zone 'Nowhere/City'" in text
     assert "Unknown topic 'klingon'" in text
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
@@ -115,6 +117,36 @@ def test_health_command_reports_the_database(tmp_path):
     assert bad.returncode == 1 and bad.stderr.startswith("unhealthy: database")
 
 
+def test_console_short_exam_by_commands_to_the_report(tmp_path):
+    """The small fixture bank: an exam of its 8 questions, navigated with `/dva exam ...` lines;
+    submit asks to confirm while some are unanswered, the report and the history follow."""
+    from tests.conftest import FIXTURE_BANK
+
+    db = tmp_path / "exam.db"
+    out = run_console(db, [
+        "/dva exam short", "/dva exam answer A", "/dva exam flag", "/dva exam back", "/dva exam next",
+        "/dva exam submit", "/dva exam submit now", "/dva exam next", "/dva exam history",
+    ], content_dir=FIXTURE_BANK)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "== Question 1 of 8 - 0:16:00 left ==" in text and "[Flag] [Next] [Submit exam]" in text
+    assert "[A]" not in text  # letters are typed, not pressed
+    assert "== Submit your exam? ==" in text and "Or type `/dva exam submit now`." in text
+    assert "== Mock exam report: short exam, 8 questions ==" in text and "Review answers" in text
+    assert "You have no exam running." in text
+    assert "short: " in text.split("== Your mock exams ==")[1]
+    report = text.split("== Mock exam report")[1]
+    before = text.split("== Mock exam report")[0]
+    from content.loader import load_bank
+
+    for q in load_bank(FIXTURE_BANK).questions:
+        assert q.explanation not in before and q.explanation not in report
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT state, total FROM exams").fetchall() == [("submitted", 8)]
+        assert conn.execute("SELECT COUNT(*) FROM review_cards").fetchone()[0] == 8
+        assert conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+
+
 async def test_console_buttons_are_typed_labels_and_next_continues(service, store, bank):
     import io
 
@@ -163,3 +195,29 @@ def test_console_survives_bytes_that_are_not_utf8(tmp_path):
     assert out.returncode == 0, out.stderr.decode(errors="replace")[-800:]
     assert "Traceback" not in out.stderr.decode(errors="replace")
     assert "Unknown command" in stdout and "Exam facts: lambda timeout" in stdout
+
+
+def test_console_exam_by_typed_letters_and_button_labels(tmp_path):
+    """Typed letters answer the exam's question on screen and move on; typed labels press its
+    buttons; a wrong count of letters leaves the question on screen with the reason."""
+    from content.loader import load_bank
+    from tests.conftest import FIXTURE_BANK
+
+    db = tmp_path / "typed.db"
+    lines = ["/dva exam short"] + ["A B", "A"] * 8 + ["back", "Flag", "Submit exam", "Submit now", "Review answers"]
+    out = run_console(db, lines, content_dir=FIXTURE_BANK)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    before, _, after = text.partition("== Mock exam report: short exam, 8 questions ==")
+    assert after, text[-2000:]
+    assert "This question has one answer" in before  # "A B" on a single-answer question
+    assert "== End of the exam - " in before and "== Submit your exam? ==" in before
+    assert "0 unanswered (they count as wrong) and 1 flagged" in before
+    assert "== Review answers, page 1 of" in after
+    bank = load_bank(FIXTURE_BANK)
+    assert not any(q.explanation in before for q in bank.questions)
+    assert any(q.explanation in after for q in bank.questions)
+    with sqlite3.connect(db) as conn:
+        states = conn.execute("SELECT state FROM exams").fetchall()
+        answered = conn.execute("SELECT COUNT(*) FROM exam_answers WHERE choice IS NOT NULL").fetchone()[0]
+    assert states == [("submitted",)] and answered == 8

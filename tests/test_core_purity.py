@@ -3,7 +3,8 @@
 import ast
 from pathlib import Path
 
-FORBIDDEN = ("slack_bolt", "slack_sdk", "discord", "aiosqlite", "asyncpg", "apscheduler", "storage", "aiohttp", "sqlite3")
+FORBIDDEN = ("slack_bolt", "slack_sdk", "discord", "aiosqlite", "asyncpg", "apscheduler", "storage", "aiohttp", "sqlite3",
+             "matplotlib")
 CORE = Path(__file__).resolve().parent.parent / "bot" / "core"
 
 

@@ -95,7 +95,8 @@ def bold(text: str) -> str:
 
 async def test_every_subcommand_answers_privately(fake, adapter, store):
     help_text = said(await command(fake, "help"))
-    assert bold(texts.HELP) == help_text
+    assert bold(texts.help_text("discord")) == help_text
+    assert "`/dva daily on time:09:00 timezone:Europe/Berlin days:weekdays reveal:17:00`" in help_text
 
     # Practice goes to the member's DMs; the slash command answers with a pointer.
     quiz = await command(fake, "quiz", options={"topic": "lambda"})
@@ -108,7 +109,7 @@ async def test_every_subcommand_answers_privately(fake, adapter, store):
 
     assert "Access-Control-Allow-Origin" in said(await command(fake, "scenario", options={"words": "cors error"}))
     assert said(await command(fake, "fact", options={"words": "zzzz qqqq"})) == texts.NO_MATCH.format(query="zzzz qqqq")
-    assert "Current streak: **0** day(s)" in said(await command(fake, "streak"))
+    assert "Current streak: **0 days**" in said(await command(fake, "streak"))
     assert said(await command(fake, "stats")) == dtexts.SENT_TO_DM
     assert "Points: **0**. Answers: 0" in _last_dm(fake, ALICE)["embeds"][0]["description"]
     board = said(await command(fake, "leaderboard", options={"period": "all", "scope": "workspace"}))
@@ -118,7 +119,8 @@ async def test_every_subcommand_answers_privately(fake, adapter, store):
         tz="Europe/Berlin")
     assert await store.get_member_timezone(MemberRef("discord", GUILD, ALICE)) == "Europe/Berlin"
     assert said(await command(fake, "timezone")).startswith("Your time zone is Europe/Berlin (your setting)")
-    assert said(await command(fake, "timezone", options={"name": "Mars/Base"})) == "unknown time zone 'Mars/Base', use an IANA name such as Europe/Berlin."
+    assert said(await command(fake, "timezone", options={"name": "Mars/Base"})) == (
+        "Unknown time zone 'Mars/Base'. Use an IANA name such as Europe/Berlin or America/New_York.")
 
     assert said(await command(fake, "daily", "status")) == texts.NO_DAILY_HERE
     assert said(await command(fake, "daily", "off", permissions=MANAGE_SERVER)) == texts.NO_DAILY_HERE
@@ -143,7 +145,8 @@ async def test_daily_on_by_a_server_manager_posts_the_confirmation_in_the_channe
     posted = fake.calls("POST", f"/channels/{CHANNEL}/messages")
     assert len(posted) == 1
     assert posted[0].body["embeds"][0]["description"] == texts.DAILY_SET.format(
-        time="09:00", tz="Europe/Berlin", days=describe_days("mon,wed,fri"), reveal="17:00")
+        time="09:00", tz="Europe/Berlin", days=describe_days("mon,wed,fri"), reveal="17:00", next_day="")
+    assert "on Mon, Wed, Fri" in posted[0].body["embeds"][0]["description"]
     sub = await store.get_subscription(ChannelRef("discord", GUILD, CHANNEL))
     assert sub is not None and sub.active and sub.days == "mon,wed,fri" and sub.last_error is None
 
@@ -224,7 +227,7 @@ async def test_commands_sync_once_and_again_only_when_the_payload_changes(fake, 
         assert dva["name"] == "dva" and dva["contexts"] == [0] and dva["integration_types"] == [0]
         subcommands = {o["name"] for o in dva["options"]}
         assert subcommands == {"help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily",
-                               "review"}
+                               "review", "exam", "report", "reports"}
         # A gateway reconnect (a new READY or RESUMED) does not re-sync.
         await fake.ask_to_reconnect()
         await fake.wait_identified()

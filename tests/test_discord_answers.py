@@ -56,7 +56,7 @@ async def test_a_click_is_answered_privately_and_the_count_is_coalesced(fake, ad
     assert message["embeds"][0]["title"].startswith("Daily question, 2026-03-02")
 
     reply = await click(fake, message, "A")
-    assert reply.startswith("Right! A is correct.") and "+10 points. Streak: 1 day(s)." in reply
+    assert reply.startswith("Right! A is correct.") and "+10 points. Streak: 1 day." in reply
     edits = await fake.wait_for("PATCH", f"/channels/{CHANNEL}/messages/{message['id']}")
     assert edits[0].body["embeds"][0]["footer"]["text"].endswith("1 answered so far.")
 
@@ -103,14 +103,16 @@ async def test_a_select_submit_answers_a_multiple_response_question(fake, adapte
 
     right = await interact(fake, fake.component(message, select["custom_id"], values=["B", "A"], guild_id=GUILD,
                                                 user_id=ALICE))
-    assert said(right).startswith("Right! A, B is correct.")
+    assert said(right).startswith("Right! A and B are correct.")
     wrong = await interact(fake, fake.component(message, select["custom_id"], values=["A", "C"], guild_id=GUILD,
                                                 user_id=BOB))
-    assert said(wrong).startswith("Not quite: you chose A, C")
+    assert said(wrong).startswith("Not quite: you chose A and C")
     assert await store.answer_counts(post.id) == {"AB": 1, "AC": 1}
 
 
-async def test_the_reveal_disables_the_buttons_and_replies_and_late_clicks_are_practice(fake, adapter, service, store):
+async def test_the_reveal_keeps_the_buttons_enabled_and_replies_and_late_clicks_are_practice(
+    fake, adapter, service, store,
+):
     post, message = await post_daily(service, adapter, fake, "t-d1-one")
     await click(fake, message, "A")
     revealed = await service.reveal(post.id)
@@ -118,11 +120,14 @@ async def test_the_reveal_disables_the_buttons_and_replies_and_late_clicks_are_p
     face, why = revealed
     await adapter.update(HERE, message["id"], face)
     edit = fake.calls("PATCH", f"/channels/{CHANNEL}/messages/{message['id']}")[-1].body
-    assert [b["custom_id"] for row in edit["components"] for b in row["components"]] == custom_ids(message)
-    assert all(b["disabled"] for row in edit["components"] for b in row["components"])
+    edited = [b for row in edit["components"] for b in row["components"]]
+    assert [b["custom_id"] for b in edited][:4] == custom_ids(message)
+    assert not any(b.get("disabled") for b in edited)  # late answers stay possible
+    assert [b["label"] for b in edited][:4] == [f"{x} (late)" for x in "ABCD"]
+    assert edited[4]["custom_id"] == f"dva:report@{GUILD}:t-d1-one"
     embed = edit["embeds"][0]
-    assert embed["footer"]["text"].startswith("The answer is A. 1 of 1 answered right.")
-    assert embed["fields"][0]["value"].startswith("✅ A. In /tmp (1 vote(s), 100 %)")
+    assert embed["footer"]["text"].startswith("The answer is A. 1 of 1 answered right. You can still answer")
+    assert embed["fields"][0]["value"].startswith("✅ A: 1 vote (100 %)")
 
     reply_id = await adapter.reply(HERE, message["id"], why)
     [sent] = [r for r in fake.calls("POST", f"/channels/{CHANNEL}/messages") if r.body.get("message_reference")]
@@ -133,7 +138,7 @@ async def test_the_reveal_disables_the_buttons_and_replies_and_late_clicks_are_p
 
     # A member whose screen still shows the old buttons clicks after the reveal.
     late = await click(fake, message, "A", user=CAROL)
-    assert texts.AFTER_REVEAL in late and "+1 points (practice)" in late
+    assert texts.AFTER_REVEAL in late and "+1 point (practice)" in late
     assert await store.member_points(member(CAROL)) == (1, 1, 1)
 
 

@@ -104,7 +104,10 @@ def test_the_invite_asks_for_the_two_scopes_and_the_smallest_permissions():
     assert query["scope"] == ["bot applications.commands"]
     granted = discord.Permissions(int(query["permissions"][0]))
     assert granted == install_permissions()
-    assert granted.value == 84992  # View Channel, Send Messages, Embed Links, Read Message History
+    # View Channel, Send Messages, Embed Links, Read Message History; Create Public Threads and Send
+    # Messages in Threads for the optional discussion thread; Attach Files (32768) for the charts.
+    assert granted.value == 309237730304 + 32768
+    assert granted.create_public_threads and granted.send_messages_in_threads and granted.attach_files
     assert granted.view_channel and granted.send_messages and granted.embed_links and granted.read_message_history
     assert missing_permissions(granted) == []
     assert missing_permissions(discord.Permissions(view_channel=True)) == [

@@ -57,6 +57,19 @@ async def populate(store: Store, bank) -> StudyService:
         clock.advance(hours=16)
     stuck, _ = await store.claim_daily(channel=OTHER, local_date="2026-03-20", question_id="q-x", created_at=5.0)
     await store.mark_post_failed(stuck.id)
+    # Mock exams: one scored (its cards moved), one stopped, one still running.
+    for user, finish in (("ann", "submit"), ("cy", "stop"), ("bob", None)):
+        who = MemberRef("console", "ws1", user)
+        msg = await service.handle_command(member=who, channel=CH, text="/dva exam short")
+        exam = await store.active_exam(who)
+        for item in exam.items[:3]:
+            await service.handle_action(member=who, channel=CH, action="exam", value=msg.answer_to[1],
+                                        picked="".join(sorted(bank.question(item.question_id).key)))
+            msg = await service.handle_command(member=who, channel=CH, text="/dva exam")
+        if finish == "submit":
+            await service.handle_command(member=who, channel=CH, text="/dva exam submit now")
+        elif finish == "stop":
+            await service.handle_command(member=who, channel=CH, text="/dva exam stop")
     return service
 
 
@@ -92,7 +105,7 @@ async def test_sqlite_to_postgres_and_back_is_identical(bank, tmp_path, postgres
     assert header["tables"].index("posts") < header["tables"].index("answers")
     tables = {json.loads(line)["table"] for line in first.splitlines()[1:]}
     assert {"members", "subscriptions", "posts", "answers", "kv", "board_totals", "board_levels", "review_cards",
-            "review_reminders"} <= tables
+            "review_reminders", "exams", "exam_answers"} <= tables
 
     target = await started(postgres_backend.make())
     summary = await import_from(target, io.StringIO(first))
@@ -123,6 +136,19 @@ async def test_sqlite_to_postgres_and_back_is_identical(bank, tmp_path, postgres
     # New rows get fresh ids after an import that brought its own.
     last = max(json.loads(line)["row"]["id"] for line in first.splitlines()[1:] if '"table": "posts"' in line)
     assert (await target.create_quiz(channel=CH, question_id="q", created_at=1.0)).id > last
+    # Exams too: the running one continues where it was, history and cards are the same, and a new
+    # exam gets a fresh id.
+    for user in ("ann", "bob", "cy"):
+        m = MemberRef("console", "ws1", user)
+        assert await target.active_exam(m) == await source.active_exam(m)
+        assert await target.member_exams(m, limit=5) == await source.member_exams(m, limit=5)
+        assert await target.member_cards(m) == await source.member_cards(m)
+    assert (await moved.handle_command(member=MemberRef("console", "ws1", "bob"), channel=CH, text="/dva exam")
+            ).title.startswith("Question 4 of 8")
+    last_exam = max(json.loads(line)["row"]["id"] for line in first.splitlines()[1:] if '"table": "exams"' in line)
+    fresh, created = await target.create_exam(member=MemberRef("console", "ws1", "new"), mode="short",
+                                              question_ids=["q"], started_at=1.0, deadline=2.0)
+    assert created and fresh.id > last_exam
 
     # And back: PostgreSQL -> a new SQLite file, identical again.
     back = await started(SQLiteStore(tmp_path / "back.db"))

@@ -68,11 +68,16 @@ async def test_answer_after_reveal_is_practice_only(service, store, channel, clo
     revealed = await service.reveal(post.id)
     assert revealed is not None
     face, why = revealed
-    assert "1 of 1 answered right" in face.footer and all(b.disabled for b in face.buttons)
+    # The buttons stay, labelled late, so late answers are possible (graded as practice).
+    answer_buttons = [b for b in face.buttons if b.action == "answer"]
+    assert "1 of 1 answered right" in face.footer and "You can still answer" in face.footer
+    assert [b.label for b in answer_buttons] == [f"{x} (late)" for x in q.letters]
+    assert not any(b.disabled for b in face.buttons) and face.options == q.options
+    assert any(b.action == "report" and b.value == q.id for b in face.buttons)
     assert q.explanation in why.text
     assert await service.reveal(post.id) is None  # once only
     late = await service.answer(member=carol, post_id=post.id, raw_choice=key)
-    assert texts.AFTER_REVEAL in late.text and "+1 points (practice)" in late.text
+    assert texts.AFTER_REVEAL in late.text and "+1 point (practice)" in late.text
     assert (await store.member_points(bob))[0] == 10
     assert (await store.member_points(carol))[0] == 1
 
@@ -104,5 +109,8 @@ async def test_leaderboard_ties_share_a_rank_and_asker_sees_own_rank(service, st
         ))
     msg = await service.leaderboard_message(member=member("me"), channel=channel, period="week", scope="here")
     lines = msg.text.splitlines()
-    assert lines[0] == "1. <@u1>: 10" and lines[1] == "1. <@u2>: 10" and lines[2] == "3. <@u3>: 8"
-    assert "16. <@me> (you): 1" in msg.text
+    assert lines[0] == "🥇 <@u1>: 10 points" and lines[1] == "🥇 <@u2>: 10 points"
+    assert lines[2] == "🥉 <@u3>: 8 points" and lines[3] == "4. <@x00>: 5 points"
+    assert "16. <@me> (you): 1 point" in msg.text
+    inside = await service.leaderboard_message(member=member("u3"), channel=channel, period="week", scope="here")
+    assert inside.text.splitlines()[2] == "🥉 <@u3> (you): 8 points" and "…" not in inside.text

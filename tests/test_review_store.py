@@ -73,7 +73,7 @@ async def test_attempts_come_from_answers_of_the_member_and_channel(store):
     assert [(a.question_id, a.correct) for a in mine] == [("q1", True)]
     assert await store.member_attempts(member("u1", workspace="T1"), since=T0 + 1) == []
     group = await store.channel_attempts(CH, since=0)
-    assert sorted(a.correct for a in group) == [False, True]
+    assert sorted((a.user, a.correct) for a in group) == [("u1", True), ("u2", False)]
 
 
 async def test_reminder_is_claimed_once_per_day(store):

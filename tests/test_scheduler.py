@@ -174,7 +174,9 @@ async def test_retries_back_off_and_give_up_then_report(bank, store, sim):
     await run_until(sim, [sched], datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
     await sched.aclose()
     [(_, msg, _, _)] = poster.daily_posts()
-    assert "could not be posted after 5 attempts" in msg.text  # reported on the next successful post
+    # Errors are for `/dva daily status` and the admins, never shown to the channel; the delivered
+    # post clears it.
+    assert "could not be posted" not in msg.plain() and "Note" not in msg.plain()
     assert (await store.get_subscription(berlin.channel)).last_error is None
 
 
@@ -247,17 +249,18 @@ async def test_console_shows_the_daily_post_and_the_reveal(bank, store, sim):
     sched = DailyScheduler(service=service, posters={"console": console}, clock=sim)
     await sched.start()
     await console.handle_line("/dva daily on 10:59 Europe/Berlin daily reveal 11:01")
-    assert "Daily question scheduled at 10:59 Europe/Berlin on every day" in out.getvalue()
+    assert "Daily question scheduled at 10:59 Europe/Berlin every day" in out.getvalue()
+    assert "only 2 minutes to answer" in out.getvalue()  # an explicit short reveal is allowed, and said
     await run_until(sim, [sched], datetime(2026, 3, 2, 9, 59, 30, tzinfo=UTC))
     shown = out.getvalue()
     assert "== Daily question, 2026-03-02" in shown and "(Type " in shown
     q = bank.by_id[(await store.get_post(console.current_post)).question_id]
     await console.handle_line(" ".join(sorted(q.key)))
-    assert "Streak: 1 day(s)" in out.getvalue()
+    assert "Streak: 1 day." in out.getvalue()
     await run_until(sim, [sched], datetime(2026, 3, 2, 10, 1, 30, tzinfo=UTC))
     await sched.aclose()
     text = out.getvalue()
-    assert "== Revealed: daily question 2026-03-02 ==" in text and "1 vote(s)" in text
+    assert "== Revealed: daily question 2026-03-02 ==" in text and "1 vote (100 %)" in text
     assert "== Why ==" in text and text.count("== Daily question, 2026-03-02") == 1
 
 
@@ -289,6 +292,56 @@ async def test_weekly_digest_precedes_the_first_post_of_the_week(bank, store, si
     await run_until(sim, [sched], datetime(2026, 3, 16, 8, 1, tzinfo=UTC))
     await sched.aclose()
     assert [p[1].title for p in poster.posts].count("Weekly digest") == 1
+
+
+async def test_the_sweep_scores_mock_exams_at_their_deadline(bank, store, sim):
+    """An exam left running is closed by the minute sweep once its deadline passes, even with no
+    subscription at all, and a failing close does not stop the daily posts."""
+    from bot.core.models import MemberRef
+
+    sim.set(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster, sweep=1)
+    who = MemberRef("fake", "W1", "U1")
+    await sched.service.handle_command(member=who, channel=ChannelRef("fake", "W1", "D1"), text="/dva exam short")
+    exam = await store.active_exam(who)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 7, 15, tzinfo=UTC))
+    assert (await store.get_exam(exam.id)).state == "active"  # 16 minutes for the small bank
+    await run_until(sim, [sched], datetime(2026, 3, 2, 7, 17, 30, tzinfo=UTC))
+    closed = await store.get_exam(exam.id)
+    assert closed.state == "expired" and closed.right == 0 and closed.closed_at == datetime(
+        2026, 3, 2, 7, 16, tzinfo=UTC).timestamp()  # the sweep on the deadline minute
+    # The member, away, gets the report in their DMs once.
+    [(to, report, _)] = poster.private
+    assert to == who and report.title.startswith("Mock exam report") and "Time is up" in report.text
+    # A member whose DMs are closed: the exam is scored all the same, the report waits for them.
+    poster.closed_dms.add("U2")
+    other = MemberRef("fake", "W1", "U2")
+    await sched.service.handle_command(member=other, channel=ChannelRef("fake", "W1", "D2"), text="/dva exam short")
+    await run_until(sim, [sched], datetime(2026, 3, 2, 7, 40, tzinfo=UTC))
+    assert (await store.member_exams(other, limit=1))[0].state == "expired" and len(poster.private) == 1
+    back = await sched.service.handle_command(member=other, channel=ChannelRef("fake", "W1", "D2"), text="/dva exam report")
+    assert back.title.startswith("Mock exam report")
+    await sched.aclose()
+
+
+async def test_a_failing_exam_sweep_does_not_stop_the_daily_post(bank, store, sim, monkeypatch):
+    from bot.core import exam
+
+    async def broken(service):
+        raise RuntimeError("exam store down")
+
+    monkeypatch.setattr(exam, "close_expired", broken)
+    sim.set(datetime(2026, 3, 2, 7, 59, tzinfo=UTC))
+    berlin = SUBS[0]
+    await store.put_subscription(berlin)
+    poster = FakePoster(sim)
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 8, 5, tzinfo=UTC))
+    await sched.aclose()
+    assert len(poster.daily_posts()) == 1
 
 
 async def test_review_reminders_are_sent_once_a_day_by_the_sweep_even_with_two_instances(bank, tmp_path, sim):

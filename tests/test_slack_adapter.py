@@ -57,7 +57,7 @@ async def slack(adapter, fake):
     ("help", "/dva scenario &lt;words&gt;"),
     ("scenario cors error", "Scenarios: cors error"),
     ("fact lambda timeout", "Exam facts: lambda timeout"),
-    ("streak", "Current streak: *0* day(s)"),
+    ("streak", "Current streak: *0 days*"),
     ("leaderboard month workspace", "Leaderboard, the workspace, this month"),
     ("leaderboard", "Leaderboard, this channel, this week"),
     ("timezone Asia/Tokyo", "Your time zone is now Asia/Tokyo."),

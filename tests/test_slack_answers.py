@@ -49,13 +49,13 @@ async def test_single_answer_click_is_graded_ephemerally_and_counted_on_the_post
     reply = await slack.reply()
     assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
     shown = text_of(reply)
-    assert f"Right! {question.key_text} is correct." in shown and "+10 points. Streak: 1 day(s)" in shown
+    assert f"Right! {question.key_text} is correct." in shown and "+10 points. Streak: 1 day." in shown
     updates = await fake.wait_for(lambda: fake.calls_to("chat.update"))
     assert updates[0].args["ts"] == post.message_id and "1 answered so far" in text_of(updates[0].args)
     assert await service.store.member_points(MemberRef("slack", TEAM, "U1")) == (10, 1, 1)
     await slack.command("leaderboard", user="U2", name="board")
     board = text_of(await slack.reply("board"))
-    assert "1. <@U1>: 10" in board and "You have no points here yet." in board
+    assert "🥇 <@U1>: 10 points" in board and "You have no points here yet." in board
 
 
 async def test_answered_count_is_updated_at_most_once_per_interval(slack, fake, service, adapter):
@@ -106,7 +106,7 @@ async def test_multiple_response_submit_reads_the_ticked_boxes(slack, fake, serv
         {"text": {"type": "plain_text", "text": "B"}, "value": "B"},
     ]}}}
     await slack.click(submit, state=state, name="ab")
-    assert "Right! A, B is correct." in text_of(await slack.reply("ab"))
+    assert "Right! A and B are correct." in text_of(await slack.reply("ab"))
     assert not fake.responses("tick")
     assert await service.store.member_points(MemberRef("slack", TEAM, "U1")) == (10, 1, 1)
 
@@ -129,16 +129,20 @@ async def test_reveal_replaces_the_post_and_a_late_click_is_practice(slack, fake
     thread_ts = await adapter.reply(CHANNEL, post.message_id, why)
     update = fake.calls_to("chat.update")[-1].args
     assert update["ts"] == post.message_id
-    assert not elements(update, "button")  # Block Kit has no disabled buttons: closed ones are left out
+    # The buttons stay after the reveal, labelled late, so late answers are possible (as practice).
+    late_buttons = [b for b in elements(update, "button") if b["action_id"].startswith("answer:")]
+    assert [b["text"]["text"] for b in late_buttons] == [f"{x} (late)" for x in question.letters]
+    assert any(b["action_id"].startswith("report:") for b in elements(update, "button"))
     shown = text_of(update)
-    assert f"The answer is {question.key_text}." in shown and "(0 vote(s), 0 %)" in shown
+    assert f"The answer is {question.key_text}." in shown and "0 votes (0 %)" in shown
+    assert "You can still answer" in shown
     reply = fake.calls_to("chat.postMessage")[-1].args
     assert reply["thread_ts"] == post.message_id and thread_ts != post.message_id
     assert question.explanation[:40] in text_of(reply)
     right = next(b for b in elements(posted, "button") if b["text"]["text"] == question.key_text)
     await slack.click(right, ts=post.message_id)
     shown = text_of(await slack.reply())
-    assert core_texts.AFTER_REVEAL in shown and "+1 points (practice)" in shown
+    assert core_texts.AFTER_REVEAL in shown and "+1 point (practice)" in shown
     await asyncio.sleep(0.1)
     assert len(fake.calls_to("chat.update")) == 1  # a practice answer does not touch the revealed post
 

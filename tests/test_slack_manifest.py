@@ -12,7 +12,7 @@ MANIFEST = ROOT / "deploy" / "slack" / "manifest.yml"
 # Every Web API method the adapter calls with the bot token, and the scope it needs.
 SCOPE_OF = {"chat_postMessage": "chat:write", "chat.postMessage": "chat:write", "chat.update": "chat:write",
             "users_info": "users:read", "users.info": "users:read", "auth_test": None, "apps_connections_open": None,
-            "conversations_open": "im:write", "views_publish": None}
+            "conversations_open": "im:write", "views_publish": None, "files_upload_v2": "files:write"}
 
 
 def test_manifest_matches_the_adapter():
@@ -21,7 +21,8 @@ def test_manifest_matches_the_adapter():
     assert command["command"] == "/dva"
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "users:read", "im:write"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "users:read", "im:write",
+                                                              "files:write"}
     # The Home tab and the Messages tab, where private sessions live, and the event that fills Home.
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]
@@ -31,5 +32,5 @@ def test_manifest_matches_the_adapter():
                        if p.name != "fake.py")
     assert 'app.command("/dva")' in source
     called = {m for m in SCOPE_OF if m in source}
-    assert {SCOPE_OF[m] for m in called} - {None} == {"chat:write", "users:read", "im:write"}
+    assert {SCOPE_OF[m] for m in called} - {None} == {"chat:write", "users:read", "im:write", "files:write"}
     assert 'app.event("app_home_opened")' in source

@@ -2,7 +2,9 @@
 
 Reads lines from stdin (a terminal or a pipe): `/dva ...` commands, letters to answer the
 question shown last, or a button's label (shown as `[Next question]`) to press it. Exits at end of
-input, so it can be scripted.
+input, so it can be scripted. A message's chart is written as a PNG under `charts_dir` (the data
+directory's charts/ folder; `studybot console --no-charts` skips them) and its path printed after
+the text.
 """
 
 from __future__ import annotations
@@ -10,28 +12,34 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.messages import ACTION_ANSWER, Button, Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import StudyService
+from bot.render.charts import ChartError, ChartRenderer
 
 PLATFORM = "console"
 _BOLD = re.compile(r"\*([^*\n]+)\*")
+_ITALIC = re.compile(r"(?<![\w/])_([^_\n]+)_(?!\w)")
 _MENTION = re.compile(r"<@([^>]+)>")
 
 
 def render(message: Message) -> str:
-    # Code fences only frame tables; a terminal shows the table as it is.
+    """The core's light markup for a terminal: *bold* and _italic_ lose their marks, `code`
+    keeps its backticks (they show what to type), mentions read @name, and code fences (which
+    only frame tables) go: a terminal shows the table as it is."""
     text = "\n".join(line for line in message.plain().split("\n") if line.strip() != "```")
     text = _MENTION.sub(r"@\1", text)
-    return _BOLD.sub(r"\1", text)
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
 
 
 class ConsoleAdapter:
     def __init__(
         self, *, service: StudyService, channel: str = "study-group", user: str = "you",
-        workspace: str = "local", out: TextIO | None = None,
+        workspace: str = "local", out: TextIO | None = None, charts_dir: Path | None = None,
+        charts: ChartRenderer | None = None,
     ) -> None:
         self.service = service
         self.channel = ChannelRef(PLATFORM, workspace, channel)
@@ -40,6 +48,8 @@ class ConsoleAdapter:
         self.current_post: int | None = None
         self.answer_to: tuple[str, str] | None = None  # a feature module's question shown last
         self.buttons: tuple[Button, ...] = ()  # the buttons of the message shown last
+        self.charts_dir = charts_dir  # None: no charts
+        self._charts = charts or (ChartRenderer() if charts_dir is not None else None)
 
     def show(self, message: Message) -> None:
         if message.options and (message.post_id is not None or message.answer_to):
@@ -54,21 +64,39 @@ class ConsoleAdapter:
             print(f"({hint} to answer.)", file=self.out, flush=True)
         print(file=self.out, flush=True)
 
+    async def emit(self, message: Message) -> None:
+        """Show the message, then write its chart and print where."""
+        self.show(message)
+        if message.chart is None or self.charts_dir is None or self._charts is None:
+            return
+        try:
+            data = await self._charts.png(message.chart)
+            path = self.charts_dir / message.chart.filename
+            await asyncio.to_thread(_write, path, data)
+        except (ChartError, OSError) as exc:
+            print(f"(Chart not saved: {exc})\n", file=self.out, flush=True)
+            return
+        print(f"Chart: {path}\n", file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self._charts is not None:
+            self._charts.close()
+
     # The Poster port used by the scheduler: posts go to the terminal.
     async def post(self, channel: ChannelRef, message: Message) -> str:
-        self.show(message)
+        await self.emit(message)
         return f"console-{message.post_id}"
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         self.show(message)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         self.show(message)
         return f"{message_id}-reply"
 
     async def send_private(self, member: MemberRef, message: Message) -> str:
         """A DM on the chat platforms (review reminders); the terminal here."""
-        self.show(message)
+        await self.emit(message)
         return "console-dm"
 
     def button_for(self, typed: str) -> Button | None:
@@ -103,24 +131,24 @@ class ConsoleAdapter:
             return False
         if line.startswith("/"):
             msg = await self.service.handle_command(member=self.member, channel=self.channel, text=line, is_admin=True)
-            self.show(msg)
+            await self.emit(msg)
             return True
         button = self.button_for(line)
         if button is not None:
-            self.show(await self.service.handle_action(
+            await self.emit(await self.service.handle_action(
                 member=self.member, channel=self.channel, action=button.action, value=button.value, is_admin=True,
             ))
             return True
         if self.answer_to is not None:
             action, value = self.answer_to
-            self.show(await self.service.handle_action(
+            await self.emit(await self.service.handle_action(
                 member=self.member, channel=self.channel, action=action, value=value, picked=line[:40], is_admin=True,
             ))
             return True
         if self.current_post is None:
-            self.show(Message(text="There is no question to answer yet; try `/dva quiz`."))
+            await self.emit(Message(text="There is no question to answer yet; try `/dva quiz`."))
             return True
-        self.show(await self.service.answer(member=self.member, post_id=self.current_post, raw_choice=line))
+        await self.emit(await self.service.answer(member=self.member, post_id=self.current_post, raw_choice=line))
         return True
 
     async def run(self, stdin: TextIO | None = None) -> None:
@@ -139,3 +167,10 @@ class ConsoleAdapter:
                 break
             if not await self.handle_line(line):
                 break
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(path)

@@ -71,5 +71,5 @@ class PacedPoster:
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         await self._paced(lambda: self.inner.update(channel, message_id, message))
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         return await self._paced(lambda: self.inner.reply(channel, message_id, message))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.bench.report import Row, table
 
-SCENARIOS = ("answers", "clicks", "leaderboard", "lookup", "review", "fanout", "start")
+SCENARIOS = ("answers", "clicks", "leaderboard", "lookup", "review", "charts", "fanout", "start", "exam")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board-answers", type=int, default=2_000_000, help="leaderboard: answers")
     parser.add_argument("--queries", type=int, default=200, help="lookup: queries")
     parser.add_argument("--review-clicks", type=int, default=300, help="review: Next review clicks per path")
+    parser.add_argument("--charts", type=int, default=100, help="charts: draws per chart")
+    parser.add_argument("--chart-members", type=int, default=40, help="charts: members answering in the channel")
     parser.add_argument("--fanout-subscriptions", type=int, default=2_000,
                         help="fanout: channels due at once (the issue's 5,000 take ~2 minutes at 50/s)")
     parser.add_argument("--rate", type=float, default=50.0, help="fanout: the fake platform's requests/s")
+    parser.add_argument("--exam-members", type=int, default=200, help="exam: members in full exams at once")
+    parser.add_argument("--exam-clicks", type=int, default=20, help="exam: clicks per member (at most 64)")
+    parser.add_argument("--exam-interval", type=float, default=1.0, help="exam: seconds between a member's clicks")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 async def run(args: argparse.Namespace) -> int:
-    from bot.bench import answers, clicks, fanout, leaderboard, lookup, review, start
+    from bot.bench import answers, charts, clicks, exam, fanout, leaderboard, lookup, review, start
     from content.loader import load_bank
 
     chosen = args.scenarios or list(SCENARIOS)
@@ -70,11 +75,17 @@ async def run(args: argparse.Namespace) -> int:
                 rows += await lookup.run(bank=bank, count=args.queries)
             elif name == "review":
                 rows += await review.run(bank=bank, folder=folder, clicks=args.review_clicks)
+            elif name == "charts":
+                rows += await charts.run(bank=bank, folder=folder, charts=args.charts, members=args.chart_members)
             elif name == "fanout":
                 rows += await fanout.run(bank=bank, folder=folder, subscriptions=args.fanout_subscriptions,
                                          rate=args.rate, progress=progress)
             elif name == "start":
                 rows += await start.run(folder=folder)
+            elif name == "exam":
+                rows += await exam.run(bank=bank, folder=folder, members=args.exam_members,
+                                       clicks=min(args.exam_clicks, 64), interval=args.exam_interval,
+                                       progress=progress)
             if progress:
                 print(f"bench {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     print(f"studybot bench on {platform.node() or 'this machine'}: {os.cpu_count()} cores, "

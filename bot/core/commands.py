@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from bot.core import texts
 from bot.core.timeutil import UsageError
+from bot.core.words import did_you_mean
 
 MAX_COMMAND = 500
 SUBCOMMANDS = (
     "help", "quiz", "scenario", "fact", "streak", "stats", "leaderboard", "timezone", "daily", "lookup",
-    "review", "exam",
+    "review", "exam", "report", "reports",
 )
 PERIODS = ("week", "month", "all")
 SCOPES = ("here", "workspace")
@@ -38,7 +39,8 @@ def parse(text: str) -> Command:
         return Command("help")
     name = words[0].lower()
     if name not in SUBCOMMANDS:
-        raise UsageError(f"Unknown command '{words[0][:30]}'.\n{texts.HELP}")
+        hint = did_you_mean(name, SUBCOMMANDS, example="/dva {}", cutoff=0.6)
+        raise UsageError(texts.UNKNOWN_COMMAND.format(word=words[0][:30], hint=hint))
     return Command(name, tuple(words[1:]))
 
 

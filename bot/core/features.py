@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 def install(service: StudyService) -> None:
     # Each module registers its commands and actions; imported here so service.py stays small.
-    from bot.core import practice
+    from bot.core import exam, practice, reports
 
     practice.install(service)
+    exam.install(service)
+    reports.install(service)

@@ -14,11 +14,14 @@ POINTS_WRONG = 3
 POINTS_PRACTICE = 1
 PRACTICE_CAP = 20  # practice points a member can earn per streak day
 NUMBER_WORDS = {2: "TWO", 3: "THREE", 4: "FOUR"}
+_LEAD = re.compile(r"^(?:MY\s+)?(?:ANSWERS?|OPTIONS?|CHOICES?)(?:\s+(?:IS|ARE))?\s*:?\s*")
 
 
 def parse_choice(question: Question, raw: str) -> str:
     """Member input ('b', 'A,C', 'a c', 'AC') -> canonical sorted letters; UsageError if invalid."""
-    cleaned = re.sub(r"[\s,;/+&]", "", raw.strip().upper().replace(" AND ", " "))
+    # Lenient: "B.", "(c)", "c)", "answer c", "my answer is B and E", "b e".
+    upper = _LEAD.sub("", raw.strip().upper()).replace(" AND ", " ")
+    cleaned = re.sub(r"[\s,;/+&.()\[\]:!]", "", upper)
     letters = question.letters
     if not cleaned or len(cleaned) > len(letters) or any(c not in letters for c in cleaned):
         raise UsageError(texts.NOT_AN_OPTION.format(given=raw.strip()[:20], letters=", ".join(letters)))

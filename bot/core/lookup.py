@@ -21,6 +21,8 @@ from rapidfuzz import fuzz, process
 from bot.core.models import Bank
 
 KINDS = ("scenario", "fact", "question")
+NAMED_BOOST = 1.5  # an entry about the service the query names
+PHRASE_BOOST = 1.2  # an entry one of whose keyword phrases the query holds whole
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
     "a an the and or of to in on for with is are be by it its this that my i me we our you your how what "
@@ -84,8 +86,16 @@ class LookupIndex:
                     postings[t][idx] += w
 
         self._primary: list[str] = []
+        # Each entry's keyword phrases as word sets: a query that contains a whole phrase (all its
+        # words) is about that entry ("lambda timeout" holds the keyword "timeout").
+        self._phrases: list[tuple[frozenset[str], ...]] = []
+
+        def phrases(keywords) -> tuple[frozenset[str], ...]:
+            return tuple(frozenset(tokens(k)) for k in keywords if tokens(k))
+
         for s in bank.scenarios:
             self._primary.append(s.services[0])
+            self._phrases.append(phrases(s.keywords))
             add(
                 _Doc("scenario", s.id, s.situation, f"{s.solution} {s.why}"),
                 {
@@ -95,6 +105,7 @@ class LookupIndex:
             )
         for f in bank.facts:
             self._primary.append(f.service)
+            self._phrases.append(phrases(f.keywords))
             add(
                 _Doc("fact", f.id, f.statement, f"{f.value} {f.unit}"),
                 {
@@ -104,6 +115,7 @@ class LookupIndex:
             )
         for q in bank.practice_questions:  # a retired question is not offered to study
             self._primary.append(q.services[0])
+            self._phrases.append(())
             add(
                 _Doc("question", q.id, q.stem, f"Answer {q.key_text}. {q.explanation}"),
                 {
@@ -118,6 +130,12 @@ class LookupIndex:
             # Saturate term frequency so a word repeated in one field does not dominate.
             self._postings[term] = [(d, idf * (w / (w + 1.5)) * 2.5) for d, w in docs.items()]
         self._vocab = sorted(self._postings)
+        # Keyword phrases by each of their words, to find the phrases a query holds whole.
+        self._phrases_by_word: dict[str, list[tuple[frozenset[str], int]]] = defaultdict(list)
+        for doc, doc_phrases in enumerate(self._phrases):
+            for phrase in doc_phrases:
+                for word in phrase:
+                    self._phrases_by_word[word].append((phrase, doc))
         # Typo candidates share the first letter or the last two with the word: scoring those
         # (a few dozen terms) instead of the whole vocabulary keeps a cold lookup under 2 ms.
         self._by_head: dict[str, list[str]] = defaultdict(list)
@@ -127,6 +145,17 @@ class LookupIndex:
             self._by_tail[term[-2:]].append(term)
         self._kind_of = [d.kind for d in self._docs]
         self._services = {slug.replace("-", "") for slug in bank.taxonomy.services} | set(bank.taxonomy.services)
+        # How members name a service in a query: its slug ("step-functions", "stepfunctions",
+        # "step functions") or its name without the vendor ("Step Functions", "API Gateway").
+        # By first word: (the name's words, slug), so a query's words are looked up, not scanned for.
+        self._service_names: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for slug, name in bank.taxonomy.services.items():
+            spoken = {slug, slug.replace("-", " "), slug.replace("-", "")}
+            bare = re.sub(r"^(aws|amazon)\s+", "", name.lower()).strip()
+            if bare:
+                spoken.add(bare)
+            for words in {tuple(tokens(x)) for x in spoken} - {()}:
+                self._service_names[words[0]].append((words, slug))
         self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
         # Members ask about the same few hundred words: keep their merged postings.
         self._word_scores = lru_cache(maxsize=4096)(self._word_scores_uncached)
@@ -175,6 +204,18 @@ class LookupIndex:
                     best[doc] = s
         return best
 
+    def named_services(self, query: str) -> set[str]:
+        """The slugs of the services a query names ("step functions", "lambda", "api gateway")."""
+        return self._named(tokens(query[:500]))
+
+    def _named(self, words: list[str]) -> set[str]:
+        found = set()
+        for i, word in enumerate(words):
+            for name, slug in self._service_names.get(word, ()):
+                if tuple(words[i:i + len(name)]) == name:
+                    found.add(slug)
+        return found
+
     def search(self, query: str, *, kind: str | None = None, limit: int = 5) -> list[Hit]:
         words: list[str] = []
         for w in _WORD.findall(query.lower()[:500]):
@@ -191,14 +232,19 @@ class LookupIndex:
                 scores[doc] += s
                 matched[doc] += 1
         n_words = len(words)
-        # A service named in the query favours entries that are about that service first.
-        named = {w for w in words if w in self._services}
+        # A service named in the query favours entries that are about that service first, and an
+        # entry one of whose keyword phrases the query holds whole is favoured again.
+        named = self._named(words)
+        said = set(words)
+        whole = {doc for w in said for phrase, doc in self._phrases_by_word.get(w, ()) if phrase <= said}
         ranked = []
         for doc, s in scores.items():
             if kind and self._kind_of[doc] != kind:
                 continue
             coverage = matched[doc] / n_words
-            boost = 1.25 if self._primary[doc] in named else 1.0
+            boost = NAMED_BOOST if self._primary[doc] in named else 1.0
+            if doc in whole:
+                boost *= PHRASE_BOOST
             ranked.append((s * coverage * coverage * boost, doc))
         ranked = heapq.nsmallest(limit, ranked, key=lambda x: (-x[0], x[1]))  # the best few, not a full sort
         hits = []

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # charts.py reads readiness and ports, which import this module
+    from bot.core.charts import Chart
 
 # Action ids carried by buttons. Adapters encode (action, value) in their own custom-id formats.
 ACTION_ANSWER = "answer"  # value: "<post_id>:<letters>"
@@ -14,6 +18,7 @@ ACTION_ANSWER = "answer"  # value: "<post_id>:<letters>"
 # registered the action (practice: next/open, the exam: exam) decides what it means.
 ACTION_NEXT = "next"  # value: "quiz:<topic slug or ->", "review", "weak"
 ACTION_OPEN = "open"  # value: "review", "quiz", "stats" (App Home and "nothing due" buttons)
+ACTION_REPORT = "report"  # value: "<question id>": Slack and Discord open a form, the console says how
 # Actions and values are short and plain so that every platform can carry them in its ids
 # (Discord custom ids hold 100 characters, Slack action values 2,000).
 ACTION_RE = re.compile(r"^[a-z]{2,12}$")
@@ -47,6 +52,13 @@ class Message:
     private: bool = False
     # A click's reply that replaces the clicked message (exam navigation) instead of adding one.
     replace: bool = False
+    # Whom a channel post notifies: "here", "role:<id>" (Discord) or "group:<id>" (Slack); "" nobody.
+    mention: str = ""
+    # How an answer went ("right", "wrong"; "" for anything else): Discord colours its embed by it.
+    tone: str = ""
+    # A picture of the numbers in `text`/`lines` (bot/core/charts.py), delivered beside them where the
+    # platform can show images; the text stays complete without it.
+    chart: Chart | None = None
 
     def plain(self) -> str:
         """A plain-text rendering, used by the console and by tests."""
@@ -59,7 +71,13 @@ class Message:
         parts += list(self.lines)
         if self.footer:
             parts.append(self.footer)
-        labels = [f"[{b.label}]" for b in self.buttons if not b.disabled and b.action != ACTION_ANSWER]
+        # Answer letters are typed, so neither a post's answer buttons nor a feature's letter
+        # buttons (the exam's) are listed as labels.
+        letters = {letter for letter, _ in self.options}
+        labels = [
+            f"[{b.label}]" for b in self.buttons
+            if not b.disabled and b.action != ACTION_ANSWER and b.label not in letters
+        ]
         if labels:
             parts.append(" ".join(labels))
         return "\n".join(parts)

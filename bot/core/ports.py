@@ -22,6 +22,11 @@ class StoreError(StudybotError):
     """The store could not do what was asked (locked past its timeout, disk full, connection lost)."""
 
 
+class StoreConfigError(StoreError, ValueError):
+    """The database URL is wrong (unparsable, unknown scheme): a person must fix the setting;
+    waiting or retrying cannot help. Its message never echoes the URL (it may hold a password)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     channel: ChannelRef
@@ -32,6 +37,7 @@ class Subscription:
     active: bool = True
     digest: bool = True
     last_error: str | None = None
+    ping: str | None = None  # whom a daily post mentions: "here", "role:<id>", "<!subteam^ID>"; None: nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,9 @@ class Post:
     failed: bool = False
     user: str | None = None  # a practice post's member
     mode: str | None = None  # a practice post's mode: "review", "quiz:<topic>" or "quiz:-"
+    thread_id: str | None = None  # the discussion opened at post time (a Discord thread, a Slack reply)
+    reveal_face_at: float | None = None  # the reveal's steps, each recorded when done
+    reveal_reply_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,43 @@ class Attempt:
     question_id: str
     correct: bool
     at: float  # epoch seconds
+    user: str = ""  # the member; filled by `channel_attempts` (members active per week)
+
+
+EXAM_STATES = ("active", "submitted", "expired", "abandoned")
+
+
+@dataclass(frozen=True, slots=True)
+class ExamItem:
+    """One question of a mock exam, in exam order: the member's choice (sorted letters, None while
+    unanswered), their review flag, and once the exam is scored whether they got it right."""
+
+    question_id: str
+    choice: str | None = None
+    flagged: bool = False
+    correct: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exam:
+    """A member's mock exam (bot/core/exam.py). Times are epoch seconds; `position` is the index
+    of the question on screen (len(items): the end-of-exam overview). `state` is one of
+    EXAM_STATES; `right` is set when the exam was scored (submitted, or expired at its deadline)."""
+
+    id: int
+    member: MemberRef
+    mode: str
+    started_at: float
+    deadline: float
+    state: str
+    position: int
+    items: tuple[ExamItem, ...]
+    closed_at: float | None = None
+    right: int | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +142,21 @@ class Reminder:
     at_time: str
     last_sent: str | None  # the member's local date of the last reminder sent
     timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A member's report of a question (wrong key, unclear, outdated, typo). One open report per
+    member and question; closed ones keep their status ('fixed' or 'dismissed')."""
+
+    id: int
+    member: MemberRef
+    question_id: str
+    reason: str
+    text: str
+    created_at: float
+    status: str = "open"
+    closed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +238,22 @@ class Store(Protocol):
 
     async def bump_post_attempt(self, post_id: int, *, failed: bool) -> Post | None: ...
 
-    async def mark_revealed(self, post_id: int, at: float) -> bool:
-        """Mark the post revealed; True only for the one call that did it."""
+    async def mark_revealed(self, post_id: int, at: float, *, lease_seconds: float = 120.0) -> bool:
+        """Mark the post revealed; True only for the one call that did it, which then holds the
+        reveal lease for `lease_seconds` to do the reveal's steps (face, reply)."""
+
+    async def set_post_thread(self, post_id: int, thread_id: str) -> None:
+        """Remember the discussion thread opened under a daily post."""
+
+    async def mark_reveal_step(self, post_id: int, step: str, at: float) -> None:
+        """Record a reveal step as done: 'face' (the post updated) or 'reply' (the explanation)."""
+
+    async def unfinished_reveals(self, *, since: float) -> list[Post]:
+        """Revealed daily posts created since the instant with a reveal step not done, oldest first."""
+
+    async def lease_reveal(self, post_id: int, *, now: float, seconds: float) -> Post | None:
+        """Take the expired reveal lease of a revealed post with a step missing; None when the
+        reveal is finished or someone else holds the lease."""
 
     async def posts_to_reveal(self, before: float) -> list[Post]: ...
 
@@ -229,7 +304,45 @@ class Store(Protocol):
         """The member's graded first answers since the instant (posts and submitted exams)."""
 
     async def channel_attempts(self, channel: ChannelRef, *, since: float) -> list[Attempt]:
-        """Every member's first answers to posts of the channel since the instant."""
+        """Every member's first answers to posts of the channel since the instant, each with its
+        member's user id."""
+
+    # Mock exams (bot/core/exam.py). At most one active exam per member (a unique key decides);
+    # every change is conditional on the exam being active, so late or doubled clicks change nothing.
+    async def create_exam(
+        self, *, member: MemberRef, mode: str, question_ids: list[str], started_at: float, deadline: float
+    ) -> tuple[Exam, bool]:
+        """Start an exam for the member unless one is active: (the member's active exam, whether
+        this call created it)."""
+
+    async def get_exam(self, exam_id: int) -> Exam | None:
+        """The exam with its items, whatever its state; None for an unknown id."""
+
+    async def active_exam(self, member: MemberRef) -> Exam | None: ...
+
+    async def exam_step(
+        self, exam_id: int, *, at: int, now: float, to: int, choice: str | None = None,
+        flagged: bool | None = None,
+    ) -> bool:
+        """In one transaction, only while the exam is active, `now` is before its deadline and its
+        position is `at`: set item `at`'s choice and/or flag (None leaves it) and move to `to`.
+        True when it did; False (nothing changed) when a condition failed."""
+
+    async def close_exam(self, exam_id: int, *, now: float, keys: dict[str, str]) -> Exam | None:
+        """Score and close an active exam, in one transaction: 'submitted' when `now` is before
+        the deadline, else 'expired'. An item is right when its choice equals its question's key
+        in `keys` (sorted letters); unanswered is wrong. The same transaction moves the member's
+        review cards by every item at min(now, deadline). The closed exam for the one caller that
+        closed it; None when the exam was not active (closed or abandoned already)."""
+
+    async def abandon_exam(self, exam_id: int, *, now: float) -> bool:
+        """Stop an active exam without a score (no cards move); True for the call that did it."""
+
+    async def expired_exams(self, *, now: float, limit: int = 500) -> list[int]:
+        """Ids of active exams whose deadline has passed at `now`, oldest deadline first."""
+
+    async def member_exams(self, member: MemberRef, *, limit: int) -> list[Exam]:
+        """The member's exams that are no longer active, newest first."""
 
     async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
         """Turn the member's review reminder on at HH:MM, or off with None."""
@@ -240,6 +353,33 @@ class Store(Protocol):
 
     async def claim_reminder(self, member: MemberRef, local_day: str) -> bool:
         """True for the one call that claims the member's reminder of that local day."""
+
+    async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
+        """Grade again every answer to posts of these questions (question id -> the new key, sorted
+        letters): `correct` and `points` (`right`/`wrong` for counted answers, `practice_right`/0 for
+        practice ones), and rebuild the leaderboards of the workspaces concerned, all in one
+        transaction. Returns how many answers changed."""
+
+    # Question reports (`/dva report`, the Report button; `studybot content reports`).
+    async def add_report(
+        self, *, member: MemberRef, question_id: str, reason: str, text: str, at: float
+    ) -> tuple[Report, bool]:
+        """Store a report; (the member's open report of the question, whether this call created it).
+        A second report of the same question by the same member changes nothing."""
+
+    async def list_reports(
+        self, *, platform: str | None = None, workspace: str | None = None, status: str | None = "open"
+    ) -> list[Report]:
+        """Reports (of one workspace when given; of every status with None), oldest first."""
+
+    async def close_reports(
+        self, *, question_id: str, status: str, at: float, platform: str | None = None, workspace: str | None = None,
+    ) -> int:
+        """Close the open reports of a question (of one workspace when given) as 'fixed' or
+        'dismissed'; how many were closed."""
+
+    async def disputed_questions(self, *, reason: str, min_members: int) -> set[str]:
+        """Questions with open reports of `reason` by at least `min_members` members."""
 
     async def get_kv(self, key: str) -> str | None: ...
 
@@ -304,8 +444,16 @@ class Poster(Protocol):
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         """Replace the content of an earlier post (e.g. the reveal, the answered count)."""
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
-        """Reply under an earlier post (a thread on Slack, a reply on Discord)."""
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
+        """Reply under an earlier post (a thread on Slack, a reply on Discord), or in its discussion
+        `thread` when one was opened (see `open_discussion` below)."""
 
     async def send_private(self, member: MemberRef, message: Message) -> str:
         """Send a message to the member's DMs with the bot (review reminders)."""
+
+    # Optional, looked up with getattr by the scheduler:
+    # async def open_discussion(self, channel, message_id, message) -> str | None:
+    #     Open the discussion under a new daily post; the thread's id, or None where there is none.
+    # async def find_post(self, channel, post) -> str | None:
+    #     The message id of an earlier delivery of `post` in the channel, found by looking (after a
+    #     crash between the platform accepting a post and the store recording it), or None.

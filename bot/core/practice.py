@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.core import texts
+from bot.core.chart_data import channel_chart, member_chart
 from bot.core.messages import ACTION_NEXT, ACTION_OPEN, VALUE_RE, Button, Message
 from bot.core.models import MemberRef, Question
 from bot.core.ports import AnswerOutcome, Post
 from bot.core.readiness import RECENT_DAYS, Readiness, pct, readiness, summary, table, weakest_tasks
 from bot.core.review import CardState, describe_interval, due_label
+from bot.core.streaks import Streak
 from bot.core.timeutil import UsageError, local_date, parse_hhmm, zone
 
 if TYPE_CHECKING:
@@ -275,13 +277,19 @@ class Practice:
             return await self.stats_for(other, title=f"Stats of <@{other.user}>")
         raise UsageError(texts.STATS_USAGE)
 
-    async def stats_for(self, member: MemberRef, *, title: str) -> Message:
+    async def snapshot(self, member: MemberRef) -> Snapshot:
+        """What stats and the home screen show of a member, read once."""
         tz, _ = await self.service.member_timezone(member, None)
         points, answers, right = await self.store.member_points(member)
-        streak = await self.service.streak(member, tz)
         now = self._now()
         cards, due, next_due = await self.store.card_summary(member, now=now)
-        r = await self.readiness_of(member)
+        return Snapshot(points, answers, right, await self.service.streak(member, tz), now, cards, due, next_due,
+                        await self.readiness_of(member), tz)
+
+    async def stats_for(self, member: MemberRef, *, title: str) -> Message:
+        snap = await self.snapshot(member)
+        points, answers, right, streak, now = snap.points, snap.answers, snap.right, snap.streak, snap.now
+        cards, due, next_due, r = snap.cards, snap.due, snap.next_due, snap.readiness
         head = [
             f"Points: *{points}*. Answers: {answers}, right: {right} "
             f"({pct(right / answers) if answers else 'n/a'}). Streak: {streak.current} "
@@ -290,20 +298,19 @@ class Practice:
             + (f", next due {due_label(next_due, now)}." if next_due and not due else "."),
             summary(r),
         ]
+        chart = await member_chart(self.service, member, tz=snap.tz, readiness_now=r, streak=streak.current,
+                                   title=title.replace("<@", "@").replace(">", ""))
         return Message(
             title=title, text="\n".join(head), lines=self._tables(r), private=True,
-            buttons=_stats_buttons(due),
+            buttons=_stats_buttons(due), chart=chart,
         )
 
     async def home(self, member: MemberRef) -> Message:
         """The member's home (Slack's App Home tab): streak, points, due reviews, readiness by
         domain, and the ways in."""
-        tz, _ = await self.service.member_timezone(member, None)
-        points, answers, _ = await self.store.member_points(member)
-        streak = await self.service.streak(member, tz)
-        now = self._now()
-        cards, due, next_due = await self.store.card_summary(member, now=now)
-        r = await self.readiness_of(member)
+        snap = await self.snapshot(member)
+        points, answers, streak, now = snap.points, snap.answers, snap.streak, snap.now
+        due, next_due, r = snap.due, snap.next_due, snap.readiness
         if due:
             reviews = f"*{due}* review card{'s' if due != 1 else ''} due now."
         elif next_due:
@@ -325,12 +332,13 @@ class Practice:
         )
 
     async def group_stats(self, req: Request) -> Message:
-        since = self._now() - RECENT_DAYS * 86400
-        attempts = await self.store.channel_attempts(req.channel, since=since)
-        r = readiness(self.bank, attempts)
+        """The channel's numbers without names, posted in the channel for the group (with its chart)."""
+        sub = await self.store.get_subscription(req.channel)
+        chart, r = await channel_chart(self.service, req.channel, tz=sub.timezone if sub else "UTC",
+                                       title="Group stats")
         text = (f"The group's first answers in this channel over the last {RECENT_DAYS} days "
                 f"({r.answers} answer{'s' if r.answers != 1 else ''}, no names).")
-        return Message(title="Group stats", text=text, lines=self._tables(r))
+        return Message(title="Group stats", text=text, lines=self._tables(r), ephemeral=False, chart=chart)
 
     def _tables(self, r: Readiness) -> tuple[str, ...]:
         weakest = ", ".join(f"{row.id} {row.name} ({pct(row.accuracy) if row.answered else 'not practised'})"
@@ -340,6 +348,20 @@ class Practice:
             "```", *table(r.tasks, label="Task"), "```",
             f"Weakest tasks: {weakest}.",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    points: int
+    answers: int
+    right: int
+    streak: Streak
+    now: float
+    cards: int
+    due: int
+    next_due: float | None
+    readiness: Readiness
+    tz: str
 
 
 def _stats_buttons(due: int) -> tuple[Button, ...]:

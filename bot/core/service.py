@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.core import texts
 from bot.core.clock import Clock
 from bot.core.commands import Command, parse, parse_leaderboard
-from bot.core.daily import pick_daily
+from bot.core.daily_loop import DailyLoop, mention
 from bot.core.grading import grade, parse_choice
 from bot.core.lookup import Hit, LookupIndex
 from bot.core.messages import ACTION_ANSWER, Button, Message, answer_value, valid_action
@@ -24,20 +24,21 @@ from bot.core.ports import AnswerIn, Post, Store, StoreError, Subscription
 from bot.core.streaks import Streak, compute_streak
 from bot.core.timeutil import (
     UsageError,
-    describe_days,
-    local_date,
-    parse_daily_on,
+    canonical_zone,
     period_key,
     period_start,
     streak_day,
     zone,
 )
+from bot.core.words import and_list, did_you_mean, plural
 
 if TYPE_CHECKING:
     from bot.core.practice import Practice
+    from bot.core.reports import Reports
 
 log = logging.getLogger(__name__)
 LEADERBOARD_SIZE = 10
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
 SubscriptionListener = Callable[[Subscription], Awaitable[None]]
 
@@ -67,11 +68,7 @@ class AnswerRecorded:
     practice: bool
 
 
-def mention(user: str) -> str:
-    return f"<@{user}>"
-
-
-class StudyService:
+class StudyService(DailyLoop):
     def __init__(
         self, *, bank: Bank, store: Store, clock: Clock, lookup: LookupIndex | None = None,
         admins: frozenset[str] = frozenset(),
@@ -86,6 +83,7 @@ class StudyService:
         self._commands: dict[str, CommandHandler] = {}
         self._actions: dict[str, ActionHandler] = {}
         self.practice: Practice | None = None  # set by bot/core/practice.py's install
+        self.reports: Reports | None = None  # set by bot/core/reports.py's install
         from bot.core import features
 
         features.install(self)
@@ -139,7 +137,7 @@ class StudyService:
             return await handler(Request(member, channel, is_admin), cmd.args)
         match cmd.name:
             case "help":
-                return Message(text=texts.HELP)
+                return Message(text=texts.help_text(channel.platform))
             case "scenario" | "fact" | "lookup":
                 kind = None if cmd.name == "lookup" else cmd.name
                 return self.lookup_message(cmd.rest, kind=kind)
@@ -204,7 +202,8 @@ class StudyService:
         if not wanted:
             wanted = {s for s, name in slugs.items() if t in name.lower() and len(t) >= 3}
         if not wanted:
-            raise UsageError(texts.UNKNOWN_TOPIC.format(topic=topic.strip()[:40]))
+            hint = did_you_mean(t, slugs, example="/dva quiz {}", cutoff=0.7)
+            raise UsageError(texts.UNKNOWN_TOPIC.format(topic=topic.strip()[:40], hint=hint))
         found = [q for q in qs if wanted & set(q.services)]
         if not found:
             raise UsageError(texts.NO_QUESTION_FOR_TOPIC.format(topic=topic.strip()[:40]))
@@ -217,7 +216,7 @@ class StudyService:
             Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter))
             for letter in question.letters
         )
-        footer = f"Pick {n} options, then submit." if n > 1 else "Answer privately with the buttons."
+        footer = texts.PICK_N.format(n=n) if n > 1 else texts.ANSWER_WITH_BUTTONS
         return Message(
             title=title, text=stem, options=question.options, buttons=buttons, choose=n, post_id=post.id,
             ephemeral=ephemeral, footer=footer,
@@ -282,8 +281,9 @@ class StudyService:
         for listener in self._answer_listeners:
             await listener(event)
         streak = await self.streak(member, tz, days=outcome.days)
-        head = texts.RIGHT.format(key=question.key_text) if g.correct else texts.WRONG.format(
-            choice=", ".join(choice), key=question.key_text
+        key = and_list(sorted(question.key))
+        head = texts.RIGHT.format(key=key, verb="are" if len(question.key) > 1 else "is") if g.correct else (
+            texts.WRONG.format(choice=and_list(choice), key=key)
         )
         lines = [head]
         if practice and post.kind == "daily":
@@ -291,11 +291,17 @@ class StudyService:
         lines.append(question.explanation)
         lines += [f"{letter}: {why}" for letter, why in question.wrong]
         lines.append(f"Read more: {question.references[0]}")
-        freezes = f", {streak.freezes} freeze(s) held" if streak.freezes else ""
-        lines.append(texts.EARNED.format(
-            points=g.points, practice=" (practice)" if practice else "", streak=streak.current, freezes=freezes
-        ))
-        message = Message(text="\n".join(lines), post_id=post.id)
+        freezes = f", {plural(streak.freezes, 'freeze')} held" if streak.freezes else ""
+        days = plural(streak.current, "day")
+        if g.points:
+            lines.append(texts.EARNED.format(
+                points=plural(g.points, "point"), practice=" (practice)" if practice else "", streak=days,
+                freezes=freezes,
+            ))
+        else:  # no "+0 points" line after a wrong practice answer
+            lines.append(texts.STREAK_ONLY.format(streak=days, freezes=freezes))
+        message = Message(text="\n".join(lines), post_id=post.id, buttons=(self.report_button(question),),
+                          tone="right" if g.correct else "wrong")
         if self.practice is not None:
             message = await self.practice.after_answer(member, post, outcome, message)
         return message
@@ -312,7 +318,8 @@ class StudyService:
         today = "you have answered today" if s.active_today else "answer a question today to keep it"
         return Message(
             title="Your streak",
-            text=f"Current streak: *{s.current}* day(s) ({today}). Best: {s.best}. Freezes held: {s.freezes}/2.\n"
+            text=f"Current streak: *{plural(s.current, 'day')}* ({today}). Best: {plural(s.best, 'day')}. "
+            f"Freezes held: {s.freezes}/2.\n"
             f"Days run from 04:00 to 04:00 in {tz}.",
         )
 
@@ -333,10 +340,15 @@ class StudyService:
         where = "this channel" if scope == "here" else "the workspace"
         if not top:
             return Message(title=f"Leaderboard, {where}, {label}", text="No points yet. Answer a question to get on the board!")
-        lines = [f"{r.rank}. {mention(r.user)}: {r.points}" for r in top]
+        lines = [
+            f"{MEDALS.get(r.rank, f'{r.rank}.')} {mention(r.user)}{' (you)' if r.user == member.user else ''}: "
+            f"{plural(r.points, 'point')}"
+            for r in top
+        ]
         if all(r.user != member.user for r in top):
             mine = await self.store.rank_of(member=member, channel=chan, since=since, period=key)
-            lines.append(f"…\n{mine.rank}. {mention(member.user)} (you): {mine.points}" if mine else "You have no points here yet.")
+            lines.append(f"…\n{mine.rank}. {mention(member.user)} (you): {plural(mine.points, 'point')}" if mine
+                         else "You have no points here yet.")
         return Message(title=f"Leaderboard, {where}, {label}", text="\n".join(lines))
 
     # ----- settings -----------------------------------------------------------------------
@@ -346,43 +358,9 @@ class StudyService:
             return Message(text=texts.TIMEZONE_IS.format(tz=tz, source=f" ({source})"))
         if len(args) != 1:
             raise UsageError(texts.TIMEZONE_USAGE)
-        zone(args[0])
-        await self.store.set_member_timezone(member, args[0])
-        return Message(text=texts.TIMEZONE_SET.format(tz=args[0]))
-
-    async def daily_command(
-        self, *, channel: ChannelRef, args: tuple[str, ...], is_admin: bool, member: MemberRef
-    ) -> Message:
-        action = args[0].lower() if args else "status"
-        if action == "status":
-            return await self.daily_status(channel)
-        if action not in ("on", "off", "digest"):
-            raise UsageError(texts.DAILY_USAGE)
-        if not (is_admin or member.user in self.admins):
-            who = texts.ADMINS_BY_PLATFORM.get(channel.platform, "admins")
-            return Message(text=texts.ADMIN_ONLY.format(who=f"{who} and the members listed in STUDYBOT_ADMINS"))
-        current = await self.store.get_subscription(channel)
-        if action == "off":
-            if current is None or not current.active:
-                return Message(text=texts.NO_DAILY_HERE)
-            sub = replace(current, active=False)
-            await self._save_subscription(sub)
-            return Message(text=texts.DAILY_OFF, ephemeral=False)
-        if action == "digest":
-            if current is None or len(args) != 2 or args[1].lower() not in ("on", "off"):
-                raise UsageError("Usage: `/dva daily digest on|off` (after `/dva daily on ...`).")
-            await self._save_subscription(replace(current, digest=args[1].lower() == "on"))
-            return Message(text=f"Weekly digest {args[1].lower()}.")
-        spec = parse_daily_on(list(args[1:]))
-        sub = Subscription(
-            channel=channel, time=spec.time, timezone=spec.timezone, days=spec.days, reveal=spec.reveal,
-            active=True, digest=current.digest if current else True, last_error=None,
-        )
-        await self._save_subscription(sub)
-        return Message(
-            text=texts.DAILY_SET.format(time=sub.time, tz=sub.timezone, days=describe_days(sub.days), reveal=sub.reveal),
-            ephemeral=False,
-        )
+        tz, warning = canonical_zone(args[0])
+        await self.store.set_member_timezone(member, tz)
+        return Message(text="\n".join(filter(None, [texts.TIMEZONE_SET.format(tz=tz), warning])))
 
     async def remember_platform_timezone(self, member: MemberRef, tz: str | None) -> None:
         """Adopt the member's platform profile time zone when they never set one themselves."""
@@ -406,120 +384,3 @@ class StudyService:
         await self.store.put_subscription(sub)
         for listener in self._subscription_listeners:
             await listener(sub)
-
-    async def daily_status(self, channel: ChannelRef) -> Message:
-        sub = await self.store.get_subscription(channel)
-        if sub is None:
-            return Message(text=texts.NO_DAILY_HERE)
-        error = f"\nLast problem: {sub.last_error}" if sub.last_error else ""
-        return Message(text=texts.DAILY_STATUS.format(
-            state="on" if sub.active else "off", time=sub.time, tz=sub.timezone, days=describe_days(sub.days),
-            reveal=sub.reveal, error=error,
-        ))
-
-    # ----- daily posts and reveals (driven by the scheduler or the console) ---------------
-    async def claim_daily(self, channel: ChannelRef, tz: str) -> tuple[Post, bool]:
-        """Claim today's (channel-local) daily post; created is False when it already exists."""
-        today = local_date(self.clock.now(), tz)
-        existing = await self.store.get_daily(channel, today.isoformat())
-        if existing:
-            return existing, False
-        history = await self.store.daily_history(channel)
-        question = pick_daily(self.bank, channel, today, history)
-        return await self.store.claim_daily(
-            channel=channel, local_date=today.isoformat(), question_id=question.id,
-            created_at=self.clock.now().timestamp(),
-        )
-
-    def daily_message(self, post: Post, *, answered: int | None = None) -> Message:
-        question = self.bank.question(post.question_id)
-        if question is None:
-            return Message(text=texts.EXPIRED, ephemeral=False)
-        title = f"Daily question, {post.local_date}: {question.task} {self.task_title(question.task)}"
-        msg = self.question_message(question, post, title=title, ephemeral=False)
-        if answered is not None:
-            msg = replace(msg, footer=f"{msg.footer} {answered} answered so far.")
-        return msg
-
-    async def daily_view(self, post_id: int) -> tuple[Post, Message] | None:
-        """The current face of a daily post: the question with its live answered count, or the
-        reveal once revealed. None for an unknown post. Adapters use it to refresh the post."""
-        post = await self.store.get_post(post_id)
-        if post is None or post.kind != "daily":
-            return None
-        if post.revealed_at is not None:
-            return post, await self.reveal_message(post)
-        return post, self.daily_message(post, answered=await self.store.answered_count(post.id))
-
-    async def reveal(self, post_id: int) -> tuple[Message, Message] | None:
-        """Reveal a post once: (the post's new face, the explanation to reply under it); None
-        when it was revealed already (by this or another process)."""
-        post = await self.store.get_post(post_id)
-        if post is None or not await self.store.mark_revealed(post_id, self.clock.now().timestamp()):
-            return None
-        return await self.reveal_message(post), self.reveal_reply(post)
-
-    async def reveal_message(self, post: Post) -> Message:
-        """The revealed post: stem, each option's share of the votes, the key, buttons disabled."""
-        question = self.bank.question(post.question_id)
-        if question is None:
-            return Message(text=texts.EXPIRED, ephemeral=False)
-        counts = await self.store.answer_counts(post.id)
-        total = sum(counts.values())
-        per_letter = {letter: 0 for letter in question.letters}
-        for choice, n in counts.items():
-            for letter in choice:
-                if letter in per_letter:
-                    per_letter[letter] += n
-        right = sum(n for choice, n in counts.items() if set(choice) == set(question.key))
-        shares = []
-        for letter, text in question.options:
-            pct = 100 * per_letter[letter] / total if total else 0
-            mark = "✅" if letter in question.key else "▫️"
-            shares.append(f"{mark} {letter}. {text} ({per_letter[letter]} vote(s), {pct:.0f} %)")
-        buttons = tuple(
-            Button(label=letter, action=ACTION_ANSWER, value=answer_value(post.id, letter), disabled=True)
-            for letter in question.letters
-        ) if len(question.key) == 1 else ()
-        return Message(
-            title=f"Revealed: daily question {post.local_date}", text=question.stem, lines=tuple(shares),
-            footer=f"The answer is {question.key_text}. {right} of {total} answered right. "
-            "Late answers still earn practice points.",
-            ephemeral=False, post_id=post.id, buttons=buttons, choose=len(question.key),
-        )
-
-    def reveal_reply(self, post: Post) -> Message:
-        question = self.bank.question(post.question_id)
-        if question is None:
-            return Message(text=texts.EXPIRED, ephemeral=False)
-        body = [f"*The answer is {question.key_text}.* {question.explanation}"]
-        body += [f"{letter}: {why}" for letter, why in question.wrong]
-        body.append(f"Read more: {question.references[0]}")
-        return Message(title="Why", text="\n".join(body), ephemeral=False, post_id=post.id)
-
-    async def weekly_digest(self, channel: ChannelRef, tz: str) -> Message | None:
-        """Last week's top 5 of the channel and the longest current streaks; None if nobody played."""
-        now = self.clock.now()
-        this_week = period_start(now, "week", tz)
-        last_week = this_week - timedelta(days=7)
-        top = await self.store.leaderboard(
-            platform=channel.platform, workspace=channel.workspace, channel=channel.channel,
-            since=last_week.timestamp(), until=this_week.timestamp(), limit=5,
-        )
-        users = await self.store.channel_members(channel, since=(now - timedelta(days=14)).timestamp())
-        streaks = []
-        for user in users:
-            m = MemberRef(channel.platform, channel.workspace, user)
-            mtz, _ = await self.member_timezone(m, channel)
-            s = await self.streak(m, mtz)
-            if s.current > 0:
-                streaks.append((s.current, user))
-        streaks.sort(key=lambda x: (-x[0], x[1]))
-        if not top and not streaks:
-            return None
-        lines = ["*Last week's top 5*"] + [f"{r.rank}. {mention(r.user)}: {r.points}" for r in top]
-        if not top:
-            lines.append("Nobody scored last week.")
-        lines.append("*Longest current streaks*")
-        lines += [f"{mention(user)}: {n} day(s)" for n, user in streaks[:5]] or ["No streaks yet."]
-        return Message(title="Weekly digest", text="\n".join(lines), ephemeral=False)

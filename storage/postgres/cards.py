@@ -92,11 +92,11 @@ class PostgresCards:
 
     async def channel_attempts(self, channel: ChannelRef, *, since: float) -> list[Attempt]:
         rows = await self._fetch(
-            "SELECT p.question_id, a.correct, a.answered_at FROM answers a JOIN posts p ON p.id = a.post_id "
+            "SELECT p.question_id, a.correct, a.answered_at, a.user_id FROM answers a JOIN posts p ON p.id = a.post_id "
             "WHERE a.platform=$1 AND a.workspace=$2 AND a.channel=$3 AND a.answered_at >= $4",
             channel.platform, channel.workspace, channel.channel, since,
         )
-        return [Attempt(question_id=r[0], correct=bool(r[1]), at=r[2]) for r in rows]
+        return [Attempt(question_id=r[0], correct=bool(r[1]), at=r[2], user=r[3]) for r in rows]
 
     async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
         if at_time is None:

@@ -24,12 +24,23 @@ import asyncpg
 
 from bot.core.boards import board_deltas
 from bot.core.models import ChannelRef, MemberRef
-from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
+from bot.core.ports import (
+    AnswerIn,
+    AnswerOutcome,
+    AppInstallation,
+    Post,
+    Ranked,
+    StoreConfigError,
+    StoreError,
+    Subscription,
+)
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.postgres.cache import MISSING, ReadCache
 from storage.postgres.cards import PostgresCards, move_answer_cards
+from storage.postgres.daily import PostgresDaily
 from storage.postgres.dump import PostgresDump
+from storage.postgres.exams import PostgresExams
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -44,9 +55,9 @@ C = 'COLLATE "C"'
 _INSTALL_COLS = "platform, enterprise_id, team_id, user_id, installed_at, record"
 _POST_COLS = (
     "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, "
-    "failed, user_id, mode"
+    "failed, user_id, mode, thread_id, reveal_face_at, reveal_reply_at"
 )
-_SUB_COLS = "platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error"
+_SUB_COLS = "platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error, ping"
 _ANSWER_COLS = "post_id, platform, workspace, user_id, channel, choice, correct, points, practice, answered_at, local_day, token"
 _ANSWER_TYPES = "bigint[], text[], text[], text[], text[], text[], int[], int[], int[], float8[], text[], text[]"
 _BOARD_KEY = "platform, workspace, channel, period"
@@ -71,18 +82,23 @@ def _post(row) -> Post:
     return Post(
         id=row[0], channel=ChannelRef(row[1], row[2], row[3]), kind=row[4], question_id=row[5], local_date=row[6],
         created_at=row[7], message_id=row[8], revealed_at=row[9], attempts=row[10], failed=bool(row[11]),
-        user=row[12], mode=row[13],
+        user=row[12], mode=row[13], thread_id=row[14], reveal_face_at=row[15], reveal_reply_at=row[16],
     )
 
 
 def _sub(row) -> Subscription:
     return Subscription(
         channel=ChannelRef(row[0], row[1], row[2]), time=row[3], timezone=row[4], days=row[5], reveal=row[6],
-        active=bool(row[7]), digest=bool(row[8]), last_error=row[9],
+        active=bool(row[7]), digest=bool(row[8]), last_error=row[9], ping=row[10],
     )
 
 
-class PostgresStore(PostgresCards, PostgresDump):
+class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
+    RETRY_ON_START = True  # a server still starting (a container beside studybot) is waited for
+    BOARD_LOCK = BOARD_LOCK
+    POST_COLS = _POST_COLS
+    post_row = staticmethod(_post)
+
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
         self.url = url
         self._min_size = min_size
@@ -110,6 +126,12 @@ class PostgresStore(PostgresCards, PostgresDump):
             await self._close_pool()
             # asyncpg's messages name the host and database, never the password.
             raise StoreError(f"cannot open the PostgreSQL database: {exc}") from exc
+        except (ValueError, TypeError) as exc:
+            await self._close_pool()
+            # A URL asyncpg cannot parse: its message may quote the URL, password included.
+            from storage import BAD_URL
+
+            raise StoreConfigError(BAD_URL.format(what=type(exc).__name__)) from None
         self._answers.start()
 
     async def aclose(self) -> None:
@@ -223,12 +245,13 @@ class PostgresStore(PostgresCards, PostgresDump):
     async def put_subscription(self, sub: Subscription) -> None:
         c = sub.channel
         await self._execute(
-            f"INSERT INTO subscriptions ({_SUB_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            f"INSERT INTO subscriptions ({_SUB_COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
             "ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
             "time=excluded.time, timezone=excluded.timezone, days=excluded.days, reveal=excluded.reveal, "
-            "active=excluded.active, digest=excluded.digest, last_error=excluded.last_error, updated_at=excluded.updated_at",
+            "active=excluded.active, digest=excluded.digest, last_error=excluded.last_error, ping=excluded.ping, "
+            "updated_at=excluded.updated_at",
             c.platform, c.workspace, c.channel, sub.time, sub.timezone, sub.days, sub.reveal, int(sub.active),
-            int(sub.digest), sub.last_error, time.time(),
+            int(sub.digest), sub.last_error, sub.ping, time.time(),
         )
         self._cache.drop(("sub", c))
 
@@ -356,9 +379,12 @@ class PostgresStore(PostgresCards, PostgresDump):
         )
         return [r[0] for r in rows]
 
-    async def mark_revealed(self, post_id: int, at: float) -> bool:
+    async def mark_revealed(self, post_id: int, at: float, *, lease_seconds: float = 120.0) -> bool:
         self._cache.drop(("post", post_id))
-        done = await self._execute("UPDATE posts SET revealed_at=$1 WHERE id=$2 AND revealed_at IS NULL", at, post_id) == 1
+        done = await self._execute(
+            "UPDATE posts SET revealed_at=$1, reveal_lease_until=$2 WHERE id=$3 AND revealed_at IS NULL",
+            at, at + lease_seconds, post_id,
+        ) == 1
         self._cache.drop(("post", post_id))
         return done
 

@@ -35,6 +35,8 @@ from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranke
 from storage.batching import GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.sqlite.cards import Moved, SQLiteCards, answer_reviews, move_cards_sync
+from storage.sqlite.daily import SQLiteDaily
+from storage.sqlite.exams import SQLiteExams
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG; a row of app_installations carries a
@@ -64,7 +66,7 @@ _LEVELS_UPSERT = (
 _INSTALL_COLS = "platform, enterprise_id, team_id, user_id, installed_at, record"
 _POST_COLS = (
     "id, platform, workspace, channel, kind, question_id, local_date, created_at, message_id, revealed_at, attempts, "
-    "failed, user_id, mode"
+    "failed, user_id, mode, thread_id, reveal_face_at, reveal_reply_at"
 )
 
 
@@ -72,18 +74,21 @@ def _post(row) -> Post:
     return Post(
         id=row[0], channel=ChannelRef(row[1], row[2], row[3]), kind=row[4], question_id=row[5], local_date=row[6],
         created_at=row[7], message_id=row[8], revealed_at=row[9], attempts=row[10], failed=bool(row[11]),
-        user=row[12], mode=row[13],
+        user=row[12], mode=row[13], thread_id=row[14], reveal_face_at=row[15], reveal_reply_at=row[16],
     )
 
 
 def _sub(row) -> Subscription:
     return Subscription(
         channel=ChannelRef(row[0], row[1], row[2]), time=row[3], timezone=row[4], days=row[5], reveal=row[6],
-        active=bool(row[7]), digest=bool(row[8]), last_error=row[9],
+        active=bool(row[7]), digest=bool(row[8]), last_error=row[9], ping=row[10],
     )
 
 
-class SQLiteStore(SQLiteCards):
+class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
+    POST_COLS = _POST_COLS
+    post_row = staticmethod(_post)
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: aiosqlite.Connection | None = None
@@ -193,7 +198,11 @@ class SQLiteStore(SQLiteCards):
         if db is None:
             raise StoreError("the store is not started")
         try:
-            return list(await (await db.execute(sql, params)).fetchall())
+            # One call into the connection's thread: execute and fetch together. Executing first and
+            # fetching later let another coroutine's statement run in between while this one was
+            # still open, so the reader's shared read transaction could keep an old snapshot and
+            # miss a write committed just before (an exam created and then not found).
+            return list(await db.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
 
@@ -273,7 +282,7 @@ class SQLiteStore(SQLiteCards):
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
         row = await self._fetchone(
-            "SELECT platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error "
+            "SELECT platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error, ping "
             "FROM subscriptions WHERE platform=? AND workspace=? AND channel=?",
             (channel.platform, channel.workspace, channel.channel),
         )
@@ -283,19 +292,20 @@ class SQLiteStore(SQLiteCards):
     async def put_subscription(self, sub: Subscription) -> None:
         c = sub.channel
         await self._write(
-            "INSERT INTO subscriptions (platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
+            "INSERT INTO subscriptions (platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error, "
+            "ping, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (platform, workspace, channel) DO UPDATE SET "
             "time=excluded.time, timezone=excluded.timezone, days=excluded.days, reveal=excluded.reveal, "
-            "active=excluded.active, digest=excluded.digest, last_error=excluded.last_error, updated_at=excluded.updated_at",
+            "active=excluded.active, digest=excluded.digest, last_error=excluded.last_error, ping=excluded.ping, "
+            "updated_at=excluded.updated_at",
             (c.platform, c.workspace, c.channel, sub.time, sub.timezone, sub.days, sub.reveal, int(sub.active),
-             int(sub.digest), sub.last_error, time.time()),
+             int(sub.digest), sub.last_error, sub.ping, time.time()),
         )
         self._forget(("sub", sub.channel))
 
     async def list_subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
         where = "WHERE active=1" if active_only else ""
         rows = await self._fetchall(
-            "SELECT platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error "
+            "SELECT platform, workspace, channel, time, timezone, days, reveal, active, digest, last_error, ping "
             f"FROM subscriptions {where} ORDER BY platform, workspace, channel"
         )
         return [_sub(r) for r in rows]
@@ -419,10 +429,11 @@ class SQLiteStore(SQLiteCards):
         )
         return [r[0] for r in rows]
 
-    async def mark_revealed(self, post_id: int, at: float) -> bool:
+    async def mark_revealed(self, post_id: int, at: float, *, lease_seconds: float = 120.0) -> bool:
         self._forget(("post", post_id))
         done = await self._write(
-            "UPDATE posts SET revealed_at=? WHERE id=? AND revealed_at IS NULL", (at, post_id)
+            "UPDATE posts SET revealed_at=?, reveal_lease_until=? WHERE id=? AND revealed_at IS NULL",
+            (at, at + lease_seconds, post_id),
         ) == 1
         self._forget(("post", post_id))
         return done

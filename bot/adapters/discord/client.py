@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
@@ -25,12 +26,16 @@ from bot.adapters.discord.commands import build_dva_group
 from bot.adapters.discord.components import ActionButton, ActionSelect, AnswerButton, AnswerSelect
 from bot.adapters.discord.permissions import missing_permissions
 from bot.adapters.discord.render import render
+from bot.adapters.discord.report import ReportModal
 from bot.config import ConfigError, Settings
 from bot.core import texts as core_texts
-from bot.core.messages import Message
+from bot.core.messages import ACTION_REPORT, Message
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
+from bot.core.reports import parse_reason
 from bot.core.service import AnswerRecorded, StudyService
+from bot.core.timeutil import UsageError
+from bot.render.charts import ChartError, ChartRenderer
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -38,6 +43,7 @@ PLATFORM = "discord"
 DEFER_AFTER = 2.0
 THREADS = (discord.ChannelType.public_thread, discord.ChannelType.private_thread, discord.ChannelType.news_thread)
 NO_MENTIONS = discord.AllowedMentions.none()
+HISTORY_LOOKBACK = 100  # recent messages searched for a daily post delivered before a crash
 
 
 def _ids(value: str) -> list[int]:
@@ -92,7 +98,7 @@ class DiscordAdapter:
 
     def __init__(
         self, *, service: StudyService, settings: Settings, refresh_interval: float = 10.0,
-        defer_after: float = DEFER_AFTER,
+        defer_after: float = DEFER_AFTER, charts: ChartRenderer | None = None,
     ) -> None:
         if settings.discord_token is None:
             raise ConfigError("invalid setting DISCORD_TOKEN: expected the bot token from the Discord Developer Portal")
@@ -105,6 +111,7 @@ class DiscordAdapter:
         self._gateway: asyncio.Task | None = None
         self._coalescer = Coalescer(self.refresh_post, interval=refresh_interval)
         self._told_dm_closed: set[MemberRef] = set()
+        self._charts = charts  # None: messages go out without their charts
         service.on_answer(self._answer_recorded)
 
     # ----- lifecycle ------------------------------------------------------------------------
@@ -209,11 +216,44 @@ class DiscordAdapter:
                         reason, extra=_where(channel))
             raise PostError(reason, permanent=False) from exc
 
+    async def _chart_file(self, message: Message, embed: discord.Embed) -> dict:
+        """The message's chart as a PNG attachment shown as the embed's image (the text stays in the
+        description), as send() keyword arguments; {} without a chart or when it cannot be drawn."""
+        chart = message.chart
+        if chart is None or self._charts is None:
+            return {}
+        try:
+            data = await self._charts.png(chart)
+        except ChartError as exc:
+            log.warning("%s chart not sent: %s", chart.kind, exc, extra={"platform": PLATFORM})
+            return {}
+        embed.set_image(url=f"attachment://{chart.filename}")
+        return {"file": discord.File(io.BytesIO(data), filename=chart.filename, description=chart.alt)}
+
     async def post(self, channel: ChannelRef, message: Message) -> str:
         embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
+        # Mentions inside embeds never notify: a ping (`/dva daily ping`) goes in the content, and
+        # only that mention is allowed.
+        content, mentions = ping_of(message.mention)
+        chart = await self._chart_file(message, embed)
+        if chart:
+            try:
+                async with self._edge("post", channel):
+                    sent = await self._messageable(channel).send(content=content, embed=embed,
+                                                                 allowed_mentions=mentions, **extra, **chart)
+                return str(sent.id)
+            except PostError as exc:
+                if not exc.permanent:
+                    raise
+                # Most likely no Attach Files in this channel: the text version alone, as before charts.
+                log.warning("chart not attached in channel %s (%s); posting the text alone. Grant studybot "
+                            "Attach Files there for charts", channel.channel, exc.reason, extra=_where(channel))
+                embed, view = render(message, guild=channel.workspace)
+                extra = {"view": view} if view is not None else {}
         async with self._edge("post", channel):
-            sent = await self._messageable(channel).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+            sent = await self._messageable(channel).send(content=content, embed=embed, allowed_mentions=mentions,
+                                                         **extra)
         return str(sent.id)
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
@@ -222,9 +262,14 @@ class DiscordAdapter:
             # view=None removes components, which is what an update without buttons means.
             await self._messageable(channel).get_partial_message(int(message_id)).edit(embed=embed, view=view)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         embed, view = render(message, guild=channel.workspace)
         extra = {"view": view} if view is not None else {}
+        if thread:  # the post's discussion thread: the explanation goes where the group talks
+            where = ChannelRef(PLATFORM, channel.workspace, thread)
+            async with self._edge("reply", where):
+                sent = await self._messageable(where).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+            return str(sent.id)
         reference = discord.MessageReference(
             message_id=int(message_id), channel_id=int(channel.channel), guild_id=int(channel.workspace),
             fail_if_not_exists=False,
@@ -234,6 +279,49 @@ class DiscordAdapter:
                 embed=embed, reference=reference, allowed_mentions=NO_MENTIONS, **extra
             )
         return str(sent.id)
+
+    async def open_discussion(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        """A public thread on the daily post (its id is the post's) when studybot may create one;
+        None without the Create Public Threads permission or where Discord refuses."""
+        client = self._require_client()
+        guild = client.get_guild(int(channel.workspace))
+        where = guild.get_channel(int(channel.channel)) if guild is not None else None
+        if where is not None and guild is not None and guild.me is not None:
+            if not where.permissions_for(guild.me).create_public_threads:
+                return None
+        name = (message.title or "Discussion")[:90]
+        try:
+            async with self._edge("thread", channel):
+                # The REST call itself: a partial message has no guild to build a Thread object from.
+                data = await client.http.start_thread_with_message(
+                    int(channel.channel), int(message_id), name=name, auto_archive_duration=1440,
+                    rate_limit_per_user=None,
+                )
+        except PostError:
+            return None
+        thread = str(data.get("id") or "")
+        if thread and message.text:
+            try:
+                await self.post(ChannelRef(PLATFORM, channel.workspace, thread), message)
+            except PostError:
+                pass  # the thread is open; the opener line is a nicety
+        return thread or None
+
+    async def find_post(self, channel: ChannelRef, post) -> str | None:
+        """An earlier delivery of `post` among the channel's recent messages: a message of the bot
+        whose buttons or select carry the post id. PostError when the history cannot be read."""
+        client = self._require_client()
+        wanted = (f"dva:answer:{post.id}:", f"dva:pick:{post.id}")
+        # The newest messages: a retry comes minutes after the lost delivery, so it is among them.
+        async with self._edge("history", channel):
+            async for found in self._messageable(channel).history(limit=HISTORY_LOOKBACK):
+                if client.user is not None and found.author.id != client.user.id:
+                    continue
+                ids = [getattr(child, "custom_id", None) or "" for row in found.components
+                       for child in getattr(row, "children", [])]
+                if any(i.startswith(wanted) for i in ids):
+                    return str(found.id)
+        return None
 
     # ----- the "N answered" count -----------------------------------------------------------
     async def _answer_recorded(self, event: AnswerRecorded) -> None:
@@ -296,9 +384,37 @@ class DiscordAdapter:
             return
         member = MemberRef(PLATFORM, guild, str(interaction.user.id))
         channel = ChannelRef(PLATFORM, guild, str(interaction.channel_id or ""))
+        if action == ACTION_REPORT:
+            await self._open_report(interaction, member=member, channel=channel, question_id=value)
+            return
         await self._respond(interaction, self.service.handle_action(
             member=member, channel=channel, action=action, value=value, picked=picked,
         ), channel=channel, defer=not picked)  # picked letters are an answer: acknowledged once recorded
+
+    async def _open_report(
+        self, interaction: discord.Interaction, *, member: MemberRef, channel: ChannelRef, question_id: str
+    ) -> None:
+        """The Report button: a form; its submission is stored through the core."""
+        async def submit(modal_interaction: discord.Interaction, reason: str, details: str) -> None:
+            assert self.service.reports is not None
+
+            async def work() -> Message:
+                # The reason is typed: one that is none of the four keeps the member's words as
+                # "unclear" rather than losing the report.
+                typed, text = reason, details
+                if parse_reason(typed) is None:
+                    typed, text = "unclear", f"{reason.strip()}: {details}".strip(": ")
+                try:
+                    return await self.service.reports.report_question(member, question_id, typed, text)
+                except UsageError as exc:
+                    return Message(text=str(exc))
+
+            await self._respond(modal_interaction, work(), channel=channel)
+
+        try:
+            await interaction.response.send_modal(ReportModal(question_id, submit=submit))
+        except discord.HTTPException as exc:
+            log.warning("could not open the report form: %s %s", exc.status, exc.text, extra=_where(channel))
 
     # ----- the member's direct messages -----------------------------------------------------
     async def send_private(self, member: MemberRef, message: Message) -> str:
@@ -307,6 +423,7 @@ class DiscordAdapter:
         where = ChannelRef(PLATFORM, member.workspace, f"dm:{member.user}")
         embed, view = render(message, guild=member.workspace)
         extra = {"view": view} if view is not None else {}
+        extra.update(await self._chart_file(message, embed))
         async with self._edge("dm", where):
             dm = await client.create_dm(discord.Object(id=int(member.user)))
             sent = await dm.send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
@@ -377,9 +494,14 @@ class DiscordAdapter:
         kwargs: dict = {"embed": embed, "ephemeral": not in_dm, "allowed_mentions": NO_MENTIONS}
         if view is not None:
             kwargs["view"] = view
+        editing = message.replace and not interaction.response.is_done() and interaction.message is not None
+        chart = await self._chart_file(message, embed)
+        kwargs.update(chart)
         try:
-            if message.replace and not interaction.response.is_done() and interaction.message is not None:
-                await interaction.response.edit_message(embed=embed, view=view)
+            if editing:
+                # The clicked message becomes this one; a chart replaces its attachments (none: kept as is).
+                extra = {"attachments": [chart["file"]]} if chart else {}
+                await interaction.response.edit_message(embed=embed, view=view, **extra)
             elif interaction.response.is_done():
                 await interaction.followup.send(**kwargs)
             else:
@@ -387,3 +509,14 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("could not answer a Discord interaction: %s %s", exc.status, exc.text,
                         extra=_where(channel) if channel else {"platform": PLATFORM})
+
+
+def ping_of(mention: str) -> tuple[str | None, discord.AllowedMentions]:
+    """(message content, allowed mentions) for a core mention: 'here' -> @here, 'role:<id>' -> the role."""
+    if mention == "here":
+        return "@here", discord.AllowedMentions(everyone=True, users=False, roles=False, replied_user=False)
+    kind, _, ident = mention.partition(":")
+    if kind == "role" and ident.isdigit():
+        return f"<@&{ident}>", discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(ident))],
+                                                       replied_user=False)
+    return None, NO_MENTIONS

@@ -115,6 +115,15 @@ def build_dva_group(runner: CommandRunner, *, bank: Bank) -> app_commands.Group:
         words = ["review", "remind", state] + ([time] if state == "on" and time else [])
         await runner.run_command(interaction, " ".join(words))
 
+    # The mock exam (bot/core/exam.py) runs in the member's DMs; its navigation is buttons.
+    @dva.command(name="exam", description="A timed mock exam in your DMs: full (65 questions) or short (20)")
+    @app_commands.describe(action="full or short starts one; status, stop, history, report, review; empty: the choice")
+    async def exam(
+        interaction: discord.Interaction,
+        action: Literal["full", "short", "status", "stop", "history", "report", "review"] | None = None,
+    ) -> None:
+        await runner.run_command(interaction, f"exam {action}" if action else "exam")
+
     @dva.command(name="leaderboard", description="The rankings; you always see your own")
     @app_commands.describe(period="Which points count (default: this week)", scope="Where (default: this channel)")
     @app_commands.choices(scope=SCOPES)
@@ -163,5 +172,32 @@ def build_dva_group(runner: CommandRunner, *, bank: Bank) -> app_commands.Group:
     @daily.command(name="digest", description="Turn the weekly digest on or off (Manage Server)")
     async def daily_digest(interaction: discord.Interaction, state: Literal["on", "off"]) -> None:
         await runner.run_command(interaction, f"daily digest {state}")
+
+    @daily.command(name="ping", description="Whom the daily post notifies: a role, @here, or nobody (Manage Server)")
+    @app_commands.describe(role="The role to mention", everyone_here="here: @here; off: nobody")
+    async def daily_ping(
+        interaction: discord.Interaction, role: discord.Role | None = None,
+        everyone_here: Literal["here", "off"] | None = None,
+    ) -> None:
+        target = f"<@&{role.id}>" if role is not None else (everyone_here or "")
+        await runner.run_command(interaction, f"daily ping {target}".strip())
+
+    @dva.command(name="report", description="Report a question: wrong key, unclear, outdated or typo")
+    @app_commands.describe(question="The question id (in the feedback and the reveal)", reason="What is wrong",
+                           details="In your words")
+    async def report(
+        interaction: discord.Interaction, question: app_commands.Range[str, 1, 60],
+        reason: Literal["wrong-key", "unclear", "outdated", "typo"], details: Words,
+    ) -> None:
+        await runner.run_command(interaction, f"report {question} {reason} {details}")
+
+    @dva.command(name="reports", description="Open question reports; close them (Manage Server)")
+    @app_commands.describe(close="A question id to close its reports", status="fixed or dismissed (with close)")
+    async def reports(
+        interaction: discord.Interaction, close: app_commands.Range[str, 1, 60] | None = None,
+        status: Literal["fixed", "dismissed"] | None = None,
+    ) -> None:
+        words = ["reports"] + (["close", close, status or "fixed"] if close else [])
+        await runner.run_command(interaction, " ".join(words))
 
     return dva

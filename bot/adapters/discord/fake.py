@@ -13,6 +13,8 @@ import asyncio
 import itertools
 import json
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -28,13 +30,31 @@ class Recorded:
     method: str
     path: str  # after /api/v10
     query: dict[str, str]
-    body: Any  # parsed JSON, or None
+    body: Any  # parsed JSON (a multipart message's payload_json), or None
     headers: dict[str, str] = field(repr=False, default_factory=dict)
+    # A multipart message's files: {"field", "filename", "content_type", "data"} each, in order.
+    files: list[dict[str, Any]] = field(repr=False, default_factory=list)
 
 
 def _json(data: Any, *, status: int = 200) -> web.Response:
     # discord.py only parses a body whose content type is exactly application/json (no charset).
     return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[Any, list[dict[str, Any]]]:
+    """(payload_json, files) of a multipart/form-data body, as discord.py sends a message with files."""
+    parsed = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    body: Any = None
+    files = []
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            body = json.loads(data)
+        else:
+            files.append({"field": name, "filename": part.get_filename(), "content_type": part.get_content_type(),
+                          "data": data})
+    return body, files
 
 
 def user(user_id: int, name: str, *, bot: bool = False) -> dict:
@@ -54,9 +74,13 @@ class FakeDiscord:
         self.forbidden_channels: set[str] = set()  # POST/PATCH there answer 403 Missing Permissions
         self.unknown_channels: set[str] = set()  # ... 404 Unknown Channel
         self.broken_channels: set[str] = set()  # ... 400 Invalid Form Body
+        self.no_attach_channels: set[str] = set()  # a message with files there answers 403 (no Attach Files)
         self.forbidden_guilds: set[str] = set()  # command sync there answers 403 Missing Access
+        self.no_threads: set[str] = set()  # channels where starting a thread answers 403 Missing Permissions
+        self.no_history: set[str] = set()  # channels whose history answers 403 Missing Access
         self.rejected_tokens: set[str] = set()  # GET /users/@me with one of these answers 401
         self._ids = itertools.count(900000000000000001)
+        self.threads: dict[str, dict] = {}  # thread id (= its message's id) -> parent channel and name
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -108,18 +132,34 @@ class FakeDiscord:
     async def _record(self, request: web.Request) -> Recorded:
         raw = await request.read()
         body = json.loads(raw) if raw and request.content_type == "application/json" else None
+        files: list[dict[str, Any]] = []
+        if raw and request.content_type == "multipart/form-data":
+            body, files = _multipart(request.headers["Content-Type"], raw)
         rec = Recorded(request.method, "/" + request.match_info["tail"], dict(request.query), body,
-                       dict(request.headers))
+                       dict(request.headers), files)
         async with self._changed:
             self.requests.append(rec)
             self._changed.notify_all()
         return rec
 
     # ----- REST ---------------------------------------------------------------------------
-    def message(self, channel_id: str, body: dict, *, message_id: str | None = None, flags: int = 0) -> dict:
+    def message(
+        self, channel_id: str, body: dict, *, message_id: str | None = None, flags: int = 0,
+        files: list[dict[str, Any]] | None = None,
+    ) -> dict:
+        described = body.get("attachments") or []  # discord.py lists each file's name and description
+        attachments = []
+        for i, f in enumerate(files or []):
+            about = described[i] if i < len(described) else {}
+            attachments.append({
+                "id": self.next_id(), "filename": f["filename"], "size": len(f["data"]),
+                "content_type": f["content_type"], "url": f"https://cdn.example/{f['filename']}",
+                "proxy_url": f"https://media.example/{f['filename']}",
+                **({"description": about["description"]} if about.get("description") else {}),
+            })
         payload = {
             "id": message_id or self.next_id(), "channel_id": str(channel_id), "type": 0,
-            "content": body.get("content") or "", "author": self.bot, "attachments": [],
+            "content": body.get("content") or "", "author": self.bot, "attachments": attachments,
             "embeds": body.get("embeds") or [], "mentions": [], "mention_roles": [], "mention_everyone": False,
             "pinned": False, "tts": False, "timestamp": TIMESTAMP, "edited_timestamp": None,
             "flags": flags | int(body.get("flags") or 0), "components": body.get("components") or [],
@@ -176,7 +216,9 @@ class FakeDiscord:
             case "POST", ["channels", channel, "messages"]:
                 if any(channel == dm and who in self.closed_dms for who, dm in self.dm_channels.items()):
                     return self._error(403, 50007, "Cannot send messages to this user")
-                return self._refused(channel) or _json(self.message(channel, body))
+                if rec.files and channel in self.no_attach_channels:
+                    return self._error(403, 50013, "Missing Permissions")
+                return self._refused(channel) or _json(self.message(channel, body, files=rec.files))
             case "PATCH", ["channels", channel, "messages", message_id]:
                 refused = self._refused(channel)
                 if refused:
@@ -185,15 +227,34 @@ class FakeDiscord:
                     return self._error(404, 10008, "Unknown Message")
                 return _json(self.message(channel, {**self.messages[message_id], **body},
                                                       message_id=message_id))
+            case "GET", ["channels", channel, "messages"]:
+                if channel in self.no_history:
+                    return self._error(403, 50001, "Missing Access")
+                after = int(rec.query.get("after") or 0)
+                found = [m for m in self.messages.values() if m["channel_id"] == channel and int(m["id"]) > after]
+                found.sort(key=lambda m: int(m["id"]), reverse=True)
+                return _json(found[: int(rec.query.get("limit") or 50)])
+            case "POST", ["channels", channel, "messages", message_id, "threads"]:
+                if channel in self.no_threads:
+                    return self._error(403, 50013, "Missing Permissions")
+                if message_id not in self.messages:
+                    return self._error(404, 10008, "Unknown Message")
+                # A thread started from a message has the message's id.
+                self.threads[message_id] = {"parent": channel, "name": body.get("name")}
+                return _json({"id": message_id, "type": 11, "guild_id": None, "parent_id": channel,
+                              "name": body.get("name") or "thread", "owner_id": self.bot["id"], "flags": 0,
+                              "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                                                  "archive_timestamp": TIMESTAMP, "locked": False},
+                              "message_count": 0, "member_count": 1, "rate_limit_per_user": 0})
             case "POST", ["interactions", interaction_id, _token, "callback"]:
-                return _json(self._callback(interaction_id, body))
+                return _json(self._callback(interaction_id, body, files=rec.files))
             case "POST", ["webhooks", _, _token]:
-                return _json(self.message("0", body))
+                return _json(self.message("0", body, files=rec.files))
             case "PATCH", ["webhooks", _, _token, "messages", _]:
                 return _json(self.message("0", body))
         return self._error(404, 0, "404: Not Found")
 
-    def _callback(self, interaction_id: str, body: dict) -> dict:
+    def _callback(self, interaction_id: str, body: dict, *, files: list[dict[str, Any]] | None = None) -> dict:
         kind = body.get("type")
         data = body.get("data") or {}
         flags = int(data.get("flags") or 0)
@@ -202,7 +263,7 @@ class FakeDiscord:
             "response_message_ephemeral": bool(flags & EPHEMERAL),
         }, "resource": {"type": kind}}
         if kind in (4, 7):
-            msg = self.message("0", data)
+            msg = self.message("0", data, files=files)
             out["interaction"]["response_message_id"] = msg["id"]
             out["resource"]["message"] = msg
         return out
@@ -297,6 +358,16 @@ class FakeDiscord:
         return self._interaction(kind=4 if focused else 2, data=data, guild_id=guild_id, channel_id=channel_id,
                                  user_id=user_id, permissions=permissions, app_permissions=app_permissions,
                                  channel_type=channel_type)
+
+    def modal_submit(
+        self, custom_id: str, values: dict[str, str], *, guild_id: str, channel_id: str, user_id: str,
+    ) -> dict:
+        """A submitted modal (interaction type 5): text inputs by custom id."""
+        data = {"custom_id": custom_id, "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()
+        ]}
+        return self._interaction(kind=5, data=data, guild_id=guild_id, channel_id=channel_id, user_id=user_id,
+                                 permissions=0, app_permissions=0, channel_type=0)
 
     def component(
         self, message: dict, custom_id: str, *, values: list[str] | None = None, guild_id: str | None,

@@ -11,6 +11,7 @@ import re
 import discord
 
 from bot.adapters.discord.components import ActionButton, ActionSelect, AnswerButton, AnswerSelect
+from bot.core import texts
 from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value, valid_action
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits and the component docs
@@ -26,6 +27,9 @@ SELECT_LABEL = 100
 SELECT_PLACEHOLDER = 150
 SELECT_OPTIONS = 25
 COLOUR = discord.Colour(0xFF9900)
+TONES = {"right": discord.Colour(0x2ECC71), "wrong": discord.Colour(0xE74C3C)}  # answer feedback
+# Discord's select menu: the member picks N options and the answer is sent when the menu closes.
+PICK_ON_DISCORD = "Pick {n} options in the menu below; your answer is sent when you close it."
 
 _BOLD = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<!\s)\*(?![*\w])")
 _CODE = re.compile(r"(`[^`\n]*`)")
@@ -62,7 +66,10 @@ def embed_for(message: Message) -> discord.Embed:
     """The message as one embed. Within the 6,000 characters of an embed the options come first
     (they must stay whole to be answerable), then the text, then the extra lines as fields."""
     title = clip(markup(message.title), EMBED_TITLE)
-    footer = clip(message.footer, EMBED_FOOTER)
+    footer = message.footer
+    if message.choose > 1:
+        footer = footer.replace(texts.PICK_N.format(n=message.choose), PICK_ON_DISCORD.format(n=message.choose))
+    footer = clip(footer, EMBED_FOOTER)
     budget = EMBED_TOTAL - len(title) - len(footer)
     options = "\n".join(f"**{letter}.** {markup(text)}" for letter, text in message.options)
     options = clip(options, min(EMBED_DESCRIPTION // 2, budget // 2))
@@ -70,7 +77,7 @@ def embed_for(message: Message) -> discord.Embed:
     room = min(EMBED_DESCRIPTION, budget) - len(options) - gap
     description = "\n\n".join(filter(None, [clip(markup(message.text), max(room, 0)), options]))
     budget -= len(description)
-    embed = discord.Embed(title=title or None, description=description or None, colour=COLOUR)
+    embed = discord.Embed(title=title or None, description=description or None, colour=TONES.get(message.tone, COLOUR))
     for value in _chunks(message.lines, FIELD_VALUE)[:MAX_FIELDS]:
         if budget < 2:
             break

@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.common import Coalescer
 from bot.adapters.slack import texts
+from bot.adapters.slack.charts import SlackCharts
 from bot.adapters.slack.inbound import IN_FLIGHT, Gate
 from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check_oauth_settings, oauth_flow
 from bot.adapters.slack.outbound import Profile, ProfileCache, ResponseUrl
@@ -51,13 +52,16 @@ from bot.adapters.slack.render import (
     render,
     ticked_letters,
 )
+from bot.adapters.slack.report import REPORT_VIEW, done_view, report_view, submitted
 from bot.config import ConfigError, Settings
 from bot.core import texts as core_texts
 from bot.core.commands import needs_profile
-from bot.core.messages import ACTION_ANSWER, Message, parse_answer_value, parse_post_id
+from bot.core.messages import ACTION_ANSWER, ACTION_REPORT, Message, parse_answer_value, parse_post_id
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import PostError, StudybotError
 from bot.core.service import AnswerRecorded, StudyService
+from bot.core.timeutil import UsageError
+from bot.render.charts import ChartRenderer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ COMMAND_PROFILE_TIMEOUT = 10.0  # a command may wait longer (response_url stays 
 NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 DM_CACHE = 10_000  # members whose DM channel id is remembered
+SEEN_COMMANDS = 2_000  # trigger ids of recent commands, so a retried delivery runs once
 
 # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
 # app gets our configured client; that warning is noise, every other Bolt log passes.
@@ -108,6 +113,7 @@ class SlackAdapter:
     def __init__(
         self, *, service: StudyService, settings: Settings, http_host: str = "0.0.0.0",
         refresh_interval: float = 10.0, watchdog_interval: float = 30.0, in_flight: int = IN_FLIGHT,
+        charts: ChartRenderer | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -132,6 +138,9 @@ class SlackAdapter:
         self._profiles = ProfileCache()
         self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._dm_channels: OrderedDict[MemberRef, str] = OrderedDict()
+        self._seen_commands: OrderedDict[str, None] = OrderedDict()
+        # Charts go out beside the text when a renderer is given (None: text only).
+        self._charts = SlackCharts(renderer=charts, store=service.store, admins=settings.admins) if charts else None
         service.on_answer(self._on_answer_recorded)
 
     @property
@@ -160,6 +169,9 @@ class SlackAdapter:
         if multi and mode != "http":
             raise ConfigError("SLACK_MODE must be http for many workspaces (SLACK_CLIENT_ID is set): Slack sends the "
                               "install redirect and the requests of every workspace to studybot's public URL")
+        if not self.settings.slack_mode and not app_token and not signing_secret:
+            raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) with "
+                              "connections:write; for HTTP mode set SLACK_MODE=http and SLACK_SIGNING_SECRET")
         if mode == "socket" and not app_token:
             raise ConfigError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) "
                               "with connections:write, or set SLACK_MODE=http")
@@ -177,7 +189,12 @@ class SlackAdapter:
                 try:
                     auth = await self._client.auth_test()
                 except SlackApiError as exc:
-                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({api_error_code(exc)}): "
+                    code = api_error_code(exc)
+                    status = getattr(exc.response, "status_code", None) or getattr(exc.response, "status", None) or 200
+                    if transient(code) or status >= 500 or status == 429:
+                        raise StudybotError(f"Slack is unavailable right now ({code}); studybot could not check "
+                                            "SLACK_BOT_TOKEN. Try again in a minute (status.slack.com)") from exc
+                    raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({code}): "
                                       "copy the Bot User OAuth Token of your Slack app again") from exc
                 self.bot_name = str(auth.get("user") or self.bot_name)
             self._app = self._build_app(signing_secret)
@@ -302,14 +319,36 @@ class SlackAdapter:
         return SlackPoster(web_client(token=token, base_url=self.settings.slack_api_url, session=self._session))
 
     async def post(self, channel: ChannelRef, message: Message) -> str:
-        return await (await self._poster_for(channel)).post(channel, message)
+        return await self._post(channel, message, member=None)
+
+    async def _post(self, channel: ChannelRef, message: Message, *, member: MemberRef | None) -> str:
+        """Post in the channel, then its chart (when the message has one) below it."""
+        poster = await self._poster_for(channel)
+        ts = await poster.post(channel, message)
+        await self._attach_chart(client=poster.client, team=channel.workspace, channel_id=channel.channel,
+                                 message=message, member=member)
+        return ts
+
+    async def _attach_chart(
+        self, *, client: AsyncWebClient, team: str, channel_id: str, message: Message, member: MemberRef | None,
+    ) -> None:
+        if message.chart is None or self._charts is None or not channel_id:
+            return
+        await self._charts.attach(client=client, team=team, channel_id=channel_id, chart=message.chart,
+                                  member=member, send_private=self._send_text_private)
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         async with self._update_lock(message_id):
             await (await self._poster_for(channel)).update(channel, message_id, message)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
         return await (await self._poster_for(channel)).reply(channel, message_id, message)
+
+    async def open_discussion(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        return await (await self._poster_for(channel)).open_discussion(channel, message_id, message)
+
+    async def find_post(self, channel: ChannelRef, post) -> str | None:
+        return await (await self._poster_for(channel)).find_post(channel, post)
 
     def _update_lock(self, message_id: str) -> asyncio.Lock:
         # One update of a message at a time, so a late "N answered" refresh cannot land after the reveal.
@@ -360,6 +399,9 @@ class SlackAdapter:
         app.action(re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$"))(self._on_answer_click)
         app.action(SUBMIT_ACTION)(self._on_submit)
         app.action(PICK_ACTION)(self._on_pick)
+        # The Report button opens a form (before the generic handler: Bolt runs the first match).
+        app.action(re.compile(rf"^{ACTION_REPORT}:\d{{1,3}}$"))(self._on_report_click)
+        app.view(REPORT_VIEW)(self._on_report_submit)
         # Every other button: a feature module's action (Next, Review, the exam's navigation).
         app.action(re.compile(rf"^(?!{re.escape(ACTION_ANSWER)}:)[a-z]{{2,12}}:(\d{{1,3}}|{GENERIC_SUBMIT})$"))(
             self._on_action
@@ -391,9 +433,27 @@ class SlackAdapter:
             return None
         return ResponseUrl(url, self._session)
 
+    def _first_delivery(self, command: dict, request) -> bool:
+        """False for a retry (X-Slack-Retry-Num: Slack resends a request when our acknowledgement
+        was late) of a command already received here: it runs once, so `daily on` confirms once.
+        A retry whose first delivery never arrived runs."""
+        trigger = str(command.get("trigger_id") or "")
+        if not trigger:
+            return True
+        headers = getattr(request, "headers", None) or {}
+        if headers.get("x-slack-retry-num") and trigger in self._seen_commands:
+            return False
+        self._seen_commands[trigger] = None
+        while len(self._seen_commands) > SEEN_COMMANDS:
+            self._seen_commands.popitem(last=False)
+        return True
+
     # ----- Bolt handlers --------------------------------------------------------------------
-    async def _on_command(self, ack, command: dict, context, client) -> None:
+    async def _on_command(self, ack, command: dict, context, client, request) -> None:
         await ack()
+        if not self._first_delivery(command, request):
+            log.info("ignored a repeated delivery of a /dva command", extra={"platform": PLATFORM})
+            return
         respond = self._responder(command)
         await self._after(self._command(command=command, context=context, client=client, respond=respond), respond)
 
@@ -414,7 +474,8 @@ class SlackAdapter:
         if message.private:
             await self._deliver_private(respond=respond, client=client, member=member, channel=channel, message=message)
             return
-        await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help")
+        await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help",
+                            member=member)
 
     async def _on_answer_click(self, ack, body: dict, action: dict, context, client) -> None:
         parsed = parse_answer_value(str(action.get("value", "")))
@@ -493,7 +554,54 @@ class SlackAdapter:
             await self._after(self._deliver_private(respond=None, client=client, member=member, channel=channel,
                                                     message=message), None)
             return
-        await self._after(self._respond(respond, message, lasting=_in_dm(body) and message.private), respond)
+        await self._after(self._action_reply(respond=respond, client=client, member=member, where=where, body=body,
+                                             message=message), respond)
+
+    async def _action_reply(self, *, respond: ResponseUrl, client: AsyncWebClient, member: MemberRef, where: str,
+                            body: dict, message: Message) -> None:
+        lasting = _in_dm(body) and message.private
+        await self._respond(respond, message, lasting=lasting)
+        if lasting:  # a chart goes below a lasting message in the DM (also one that replaced the clicked one)
+            await self._attach_chart(client=client, team=member.workspace, channel_id=where, message=message,
+                                     member=member)
+
+    async def _on_report_click(self, ack, body: dict, action: dict, context, client) -> None:
+        """The Report button: a form for the reason and the member's words (views.open)."""
+        await ack()
+        respond = self._responder(body)
+        await self._after(self._report_form(body=body, action=action, context=context, client=client,
+                                            respond=respond), respond)
+
+    async def _report_form(self, *, body: dict, action: dict, context, client: AsyncWebClient,
+                           respond: ResponseUrl | None) -> None:
+        question = str(action.get("value") or "")
+        try:
+            await client.views_open(trigger_id=body.get("trigger_id"),
+                                    view=report_view(question, channel=_channel_id(body) or ""))
+        except (SlackApiError, *NETWORK_ERRORS) as exc:
+            # No form (scope, expired trigger): say how to report by command instead.
+            log.warning("views.open failed: %s", type(exc).__name__, extra={"platform": PLATFORM})
+            member = self._member(body, context)
+            await self._respond(respond, await self.service.handle_action(
+                member=member, channel=ChannelRef(PLATFORM, member.workspace, _channel_id(body) or ""),
+                action=ACTION_REPORT, value=question,
+            ))
+
+    async def _on_report_submit(self, ack, body: dict, view: dict, context) -> None:
+        """The form sent: stored through the core, then the form shows the answer (or the error)."""
+        question, reason, text = submitted(view)
+        member = self._member(body, context)
+        assert self.service.reports is not None
+        try:
+            message = await self.service.reports.report_question(member, question, reason, text)
+        except UsageError as exc:
+            await ack(response_action="errors", errors={"reason": str(exc)[:150]})
+            return
+        except StudybotError:
+            log.exception("report not stored", extra={"platform": PLATFORM})
+            await ack(response_action="errors", errors={"reason": core_texts.NOT_RECORDED[:150]})
+            return
+        await ack(response_action="update", view=done_view(message.text))
 
     async def _on_home_opened(self, ack, event: dict, context, client) -> None:
         await ack()
@@ -543,7 +651,12 @@ class SlackAdapter:
             raise PostError(code, permanent=not transient(code)) from exc
         except NETWORK_ERRORS as exc:
             raise PostError(f"network error ({type(exc).__name__})", permanent=False) from exc
-        return await SlackPoster(client).post(ChannelRef(PLATFORM, member.workspace, dm), message)
+        ts = await SlackPoster(client).post(ChannelRef(PLATFORM, member.workspace, dm), message)
+        await self._attach_chart(client=client, team=member.workspace, channel_id=dm, message=message, member=member)
+        return ts
+
+    async def _send_text_private(self, member: MemberRef, message: Message, *, client: AsyncWebClient) -> str:
+        return await self.send_private(member, replace(message, chart=None), client=client)
 
     async def _deliver_private(
         self, *, respond, client: AsyncWebClient, member: MemberRef, channel: ChannelRef, message: Message
@@ -552,6 +665,8 @@ class SlackAdapter:
         one-line pointer, or, when the DM cannot be used, ephemerally with the reason."""
         if channel.channel.startswith("D") and respond is not None:
             await self._respond(respond, message, lasting=True)
+            await self._attach_chart(client=client, team=member.workspace, channel_id=channel.channel, message=message,
+                                     member=member)
             return
         try:
             await self.send_private(member, message, client=client)
@@ -600,14 +715,16 @@ class SlackAdapter:
         tz = user.get("tz") if isinstance(user.get("tz"), str) else None
         return Profile(is_admin=own and bool(user.get("is_admin") or user.get("is_owner")), tz=tz)
 
-    async def _deliver(self, *, respond, channel: ChannelRef, message: Message, command: str) -> None:
+    async def _deliver(
+        self, *, respond, channel: ChannelRef, message: Message, command: str, member: MemberRef | None = None,
+    ) -> None:
         """Ephemeral results go back to the member; channel messages are posted with chat.postMessage,
         so a channel studybot cannot post in is noticed, reported, and its schedule paused."""
         if message.ephemeral:
             await self._respond(respond, message)
             return
         try:
-            await self.post(channel, message)
+            await self._post(channel, message, member=member)
         except PostError as exc:
             if not exc.permanent:
                 await self._respond(respond, Message(text=texts.NOT_POSTED_YET.format(reason=exc.reason, text=message.text)))

@@ -73,12 +73,20 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}  # user id -> users.info "user" object
         self.closed_dms: set[str] = set()  # users whose DM with the bot cannot be opened
+        self.history_scope = True  # False: conversations.history answers missing_scope
+        self.views: list[dict[str, Any]] = []  # views opened (views.open), newest last
         # Many workspaces: bot token -> team (auth.test answers for that team), and OAuth codes
         # (oauth.v2.access answers with the installation of `install`).
         self.tokens: dict[str, str] = {}
         self.oauth_codes: dict[str, dict[str, Any]] = {}
+        # files_upload_v2: files.getUploadURLExternal, a POST of the bytes to the upload URL, then
+        # files.completeUploadExternal shares them. file id -> what was announced, sent and shared.
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.missing_scopes: set[str] = set()  # e.g. {"files:write"}: an older install without it
+        self._file_ids = itertools.count(1)
         self._scripted: dict[str, deque[Reply]] = defaultdict(deque)
         self._ts = itertools.count(1)
+        self._posted_ts: dict[int, str] = {}  # id(Call) of a chat.postMessage -> the ts it got
         self._envelopes = itertools.count(1)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connections = 0
@@ -89,6 +97,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/ws", self._websocket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -121,6 +130,10 @@ class FakeSlack:
         """Answer the next calls of `method` with these replies, then with the default again."""
         self._scripted[method].extend(replies)
 
+    def shared_files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Uploads completed (files.completeUploadExternal) into `channel` (any when None), in order."""
+        return [u for u in self.uploads.values() if u.get("channel") and (channel is None or u["channel"] == channel)]
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -151,13 +164,17 @@ class FakeSlack:
         reply = self._scripted[method].popleft() if self._scripted[method] else None
         if reply is not None and reply.delay:
             await asyncio.sleep(reply.delay)  # a slow network: Slack sees the call only after the delay
-        self.calls.append(Call(method, args, dict(request.headers), request.path))
+        call = Call(method, args, dict(request.headers), request.path)
+        self.calls.append(call)
         if reply is not None and reply.raw is not None:
             return web.Response(text=reply.raw, status=reply.status, headers=reply.headers,
                                 content_type=reply.content_type)
         if reply is not None:
             return web.json_response(reply.body, status=reply.status, headers=reply.headers)
-        return web.json_response(self._default(method, args, request.headers))
+        body = self._default(method, args, request.headers)
+        if method == "chat.postMessage" and body.get("ok"):
+            self._posted_ts[id(call)] = body["ts"]
+        return web.json_response(body)
 
     def _default(self, method: str, args: dict[str, Any], headers: Any) -> dict[str, Any]:
         if method == "auth.test":
@@ -190,9 +207,78 @@ class FakeSlack:
             if problems or view.get("type") != "home":
                 return {"ok": False, "error": "invalid_arguments", "errors": problems}
             return {"ok": True, "view": {"id": "V1", "type": "home"}}
+        if method == "conversations.history":
+            if not self.history_scope:
+                return {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+            return {"ok": True, "messages": self.history(str(args.get("channel")), float(args.get("oldest") or 0)),
+                    "has_more": False}
+        if method == "views.open":
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else (view or {})
+            if not args.get("trigger_id") or view.get("type") != "modal":
+                return {"ok": False, "error": "invalid_arguments"}
+            self.views.append(view)
+            return {"ok": True, "view": {"id": f"V{len(self.views)}", **view}}
+        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            if "files:write" in self.missing_scopes:
+                return {"ok": False, "error": "missing_scope", "needed": "files:write",
+                        "provided": "commands,chat:write,users:read,im:write"}
+            return self._files(method, args)
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
         return {"ok": False, "error": "unknown_method"}
+
+    def history(self, channel: str, oldest: float = 0.0) -> list[dict[str, Any]]:
+        """The channel's top-level messages posted through the fake, newest first, as
+        conversations.history returns them (with their metadata and blocks). The fake's ts are
+        counters, not times, so `oldest` is accepted and not applied."""
+        out = []
+        for call in self.calls_to("chat.postMessage"):
+            args = call.args
+            if args.get("channel") != channel or args.get("thread_ts"):
+                continue
+            ts = self._posted_ts.get(id(call))
+            if ts is None:
+                continue
+            meta = args.get("metadata")
+            out.append({"type": "message", "ts": ts, "text": args.get("text"), "blocks": _as_list(args.get("blocks")),
+                        **({"metadata": json.loads(meta) if isinstance(meta, str) else meta} if meta else {})})
+        return list(reversed(out))
+
+    def _files(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "files.getUploadURLExternal":
+            length = str(args.get("length") or "")
+            if not args.get("filename") or not length.isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._file_ids):08d}"
+            self.uploads[file_id] = {"id": file_id, "filename": args["filename"], "length": int(length),
+                                     "alt_txt": args.get("alt_txt"), "data": None, "channel": None}
+            return {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else (files or [])
+        shared = []
+        for f in files:
+            upload = self.uploads.get(str(f.get("id")))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(channel=args.get("channel_id"), title=f.get("title"),
+                          initial_comment=args.get("initial_comment"), thread_ts=args.get("thread_ts"))
+            shared.append({"id": upload["id"], "name": upload["filename"], "title": f.get("title"),
+                           "mimetype": "image/png", "size": len(upload["data"])})
+        return {"ok": True, "files": shared}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: Slack takes the file's bytes (raw or multipart) and answers 200."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.calls.append(Call("upload", {"file_id": file_id, "size": len(data)}, dict(request.headers), request.path))
+        upload = self.uploads.get(file_id)
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        if len(data) != upload["length"]:
+            return web.Response(status=400, text=f"expected {upload['length']} bytes, got {len(data)}")
+        upload["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -33,7 +33,7 @@ from bot.core.ports import AppInstallation, Store, StoreError
 log = logging.getLogger(__name__)
 
 # The bot scopes of deploy/slack/manifest.yml (a test keeps them equal).
-BOT_SCOPES = ("commands", "chat:write", "users:read", "im:write")
+BOT_SCOPES = ("commands", "chat:write", "users:read", "im:write", "files:write")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600  # Slack's own default: ten minutes from "Add to Slack" to "Allow"

@@ -8,6 +8,7 @@ and raised as PostError, permanent when a person has to act (bot not invited, ch
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import aiohttp
 from aiohttp import ClientOSError, ServerDisconnectedError
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 WEB_API_TIMEOUT = 20  # seconds for one Web API call, retries included
+METADATA_EVENT = "studybot_post"
 # Slack error codes that may pass by themselves; every other Slack error needs a person to act
 # (channel_not_found, not_in_channel, is_archived, missing_scope, invalid_auth, invalid_blocks...).
 TRANSIENT = frozenset({
@@ -92,13 +94,46 @@ class SlackPoster:
         return self._client
 
     async def post(self, channel: ChannelRef, message: Message) -> str:
-        data = await self._send("chat.postMessage", channel=channel, message=message)
+        extra = {}
+        if message.post_id is not None:
+            # The post id travels in the message's metadata, so a retry after a crash can find it.
+            extra["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"post_id": message.post_id}}
+        data = await self._send("chat.postMessage", channel=channel, message=message, **extra)
         return str(data["ts"])
+
+    async def open_discussion(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        """The first thread reply under a daily post; the thread is the post's (its ts). The title
+        names a Discord thread; in a Slack thread the line says it all."""
+        await self.reply(channel, message_id, replace(message, title=""))
+        return message_id
+
+    async def find_post(self, channel: ChannelRef, post) -> str | None:
+        """The ts of an earlier delivery of `post` among the channel's messages since it was claimed
+        (conversations.history, scopes channels:history / groups:history); PostError without them."""
+        try:
+            response = await self._client.api_call("conversations.history", params={
+                "channel": channel.channel, "oldest": f"{post.created_at - 60:.6f}", "limit": 100,
+                "include_all_metadata": "true",
+            })
+        except SlackApiError as exc:
+            raise PostError(api_error_code(exc), permanent=True) from exc
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise PostError(f"network error ({type(exc).__name__})", permanent=False) from exc
+        for found in (response.data if isinstance(response.data, dict) else {}).get("messages") or []:
+            meta = found.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("post_id") == post.id:
+                return str(found.get("ts"))
+            values = [str(e.get("value", "")) for b in found.get("blocks") or [] if b.get("type") == "actions"
+                      for e in b.get("elements") or []]
+            if any(v.startswith(f"{post.id}:") for v in values):
+                return str(found.get("ts"))
+        return None
 
     async def update(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         await self._send("chat.update", channel=channel, message=message, ts=message_id)
 
-    async def reply(self, channel: ChannelRef, message_id: str, message: Message) -> str:
+    async def reply(self, channel: ChannelRef, message_id: str, message: Message, *, thread: str | None = None) -> str:
+        # On Slack the discussion is the post's own thread: `thread` is the post's ts, as message_id.
         data = await self._send("chat.postMessage", channel=channel, message=message, thread_ts=message_id)
         return str(data["ts"])
 
@@ -112,7 +147,9 @@ class SlackPoster:
             response = await self._client.api_call(method, json=body)
         except SlackApiError as exc:
             code = api_error_code(exc)
-            permanent = not transient(code) and getattr(exc.response, "status_code", 200) != 429
+            status = getattr(exc.response, "status_code", None) or getattr(exc.response, "status", None) or 200
+            # A 5xx (a proxy's error page too) or a 429 passes by itself: only Slack's own refusals need a person.
+            permanent = not transient(code) and status != 429 and status < 500
             log.warning("Slack %s failed in channel %s: %s", method, channel.channel, code, extra=context)
             raise PostError(code, permanent=permanent) from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -32,7 +32,7 @@ GENERIC_SUBMIT = "pick"  # "<action>:pick": the Submit of a feature module's tic
 SHORTENED = "… (shortened: too long for one Slack message)"
 
 # Slack's own markup inside mrkdwn text: user and channel mentions, special mentions.
-_SLACK_TOKEN = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+(?:\|[^>]*)?|![a-z]+)>")
+_SLACK_TOKEN = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+(?:\|[^>]*)?|![a-z]+|!subteam\^[A-Z0-9]+)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,9 @@ def _plain(text: str, limit: int) -> dict:
 def render(message: Message) -> Rendered:
     """The Block Kit blocks and fallback text of a core message."""
     head: list[dict] = []
+    ping = mention_token(message.mention)
+    if ping:  # a mention in a section notifies (`/dva daily ping`); Slack shows it as @here or @group
+        head.append(_section(ping))
     if message.title:
         head.append({"type": "header", "text": _plain(message.title, MAX_HEADER)})
     body: list[dict] = []
@@ -132,7 +135,18 @@ def render(message: Message) -> Rendered:
         last = body[-1]["text"]["text"]
         body[-1] = _section(_safe_cut(last, MAX_TEXT - len(SHORTENED))[0] + SHORTENED)
     fallback = f"{message.title}: {message.text}" if message.title else message.text
-    return Rendered(text=truncate(escape(fallback), MAX_FALLBACK), blocks=head + body + tail)
+    fallback = truncate(escape(fallback), MAX_FALLBACK - len(ping) - 1)
+    return Rendered(text=f"{ping} {fallback}" if ping else fallback, blocks=head + body + tail)
+
+
+def mention_token(mention: str) -> str:
+    """Slack's markup for a core mention: 'here' -> <!here>, 'group:S123' -> <!subteam^S123>."""
+    if mention == "here":
+        return "<!here>"
+    kind, _, ident = mention.partition(":")
+    if kind == "group" and ident.isalnum():
+        return f"<!subteam^{ident}>"
+    return ""
 
 
 def _interactive(message: Message) -> list[dict]:

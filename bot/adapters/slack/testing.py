@@ -53,7 +53,7 @@ class SlackSender:
 
     async def send(
         self, form: dict[str, str] | str, *, secret: str = TEST_SECRET, timestamp: int | None = None,
-        content_type: str = "application/x-www-form-urlencoded",
+        content_type: str = "application/x-www-form-urlencoded", headers: dict[str, str] | None = None,
     ) -> tuple[int, str, float]:
         """POST a signed form (or a JSON body); (status, body, seconds until the HTTP response)."""
         body = form if isinstance(form, str) else urlencode(form)
@@ -61,6 +61,7 @@ class SlackSender:
         headers = {
             "Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+            **(headers or {}),
         }
         started = time.monotonic()
         async with self.session.post(self.url, data=body.encode(), headers=headers) as resp:
@@ -99,6 +100,18 @@ class SlackSender:
                 "type": element["type"], "action_id": element["action_id"], "block_id": element.get("block_id", "b"),
                 "value": element.get("value"), "text": element.get("text"), "action_ts": "1700000000.1",
             }],
+        }
+        return await self.send({"payload": json.dumps(payload)})
+
+    async def view_submission(self, view: dict, values: dict, *, user: str = "U1") -> tuple[int, str, float]:
+        """A view_submission payload for a modal opened earlier (`view` as views.open got it) with
+        the member's input `values` (block id -> action id -> value object)."""
+        payload = {
+            "type": "view_submission", "team": {"id": self.team, "domain": "test"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team}, "api_app_id": "A1",
+            "token": "legacy-verification-token", "trigger_id": "123.456.ghi",
+            "view": {**view, "id": "V1", "team_id": self.team, "state": {"values": values}, "hash": "h1"},
+            "response_urls": [], "is_enterprise_install": False, "enterprise": None,
         }
         return await self.send({"payload": json.dumps(payload)})
 

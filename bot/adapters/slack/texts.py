@@ -38,3 +38,14 @@ NO_DM = (
     "(I could not send this to your direct messages with studybot ({reason}), so it is shown here and will "
     "vanish on reload. Open studybot's Messages tab in Slack, or ask an admin to allow it and to grant im:write.)"
 )
+
+# Charts on a workspace installed without files:write (older installs), sent once per workspace.
+CHARTS_NEED_SCOPE = (
+    "studybot could not attach its charts in this workspace: the Slack app lacks the `files:write` scope. "
+    "Members still get every number as text. To add the pictures, add `files:write` to the app's bot token "
+    "scopes (OAuth & Permissions, or deploy/slack/manifest.yml) and reinstall studybot in the workspace."
+)
+CHARTS_NEED_SCOPE_ASK = (
+    "Your stats came as text only: studybot's Slack app lacks the `files:write` scope it needs to attach "
+    "charts. Please ask a workspace admin to add `files:write` to the app's bot token scopes and reinstall it."
+)

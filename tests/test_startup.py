@@ -1,0 +1,89 @@
+"""Start-up failures are one line naming what to fix, exit code 2, no traceback (--debug shows it);
+a database URL that cannot be parsed never echoes its password; a database that is still starting
+is waited for (issue 13, sections 4 and 6)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack.fake import FakeSlack, Reply
+from bot.adapters.slack.testing import http_settings
+from bot.config import ConfigError
+from bot.core.ports import StoreConfigError, StoreError, StudybotError
+from bot.runtime import start_store
+from storage import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "p/ss#w@rd"
+
+
+def studybot(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
+                          env={**clean, **env}, cwd=ROOT, timeout=60, input="")
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://studybot:{SECRET}@db:5432/studybot",  # pasted unencoded, as compose.yaml did
+    f"postgresql://studybot:{SECRET}@db:notaport/studybot",
+    "mysql://root@db/studybot",
+])
+def test_a_bad_database_url_is_one_line_exit_2_without_the_password(tmp_path, url):
+    out = studybot("console", STUDYBOT_DATABASE_URL=url)
+    assert out.returncode == 2, out.stderr
+    lines = [x for x in out.stderr.splitlines() if x.strip() and not x.startswith("studybot: database ")]
+    assert len(lines) == 1 and lines[0].startswith("studybot: ") and "STUDYBOT_DATABASE_URL" in lines[0]
+    assert "Traceback" not in out.stderr and "ss#w" not in out.stderr and "ss#w" not in out.stdout
+
+
+def test_socket_mode_without_an_app_token_names_it_and_debug_shows_the_traceback(tmp_path):
+    env = {"STUDYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+           "SLACK_API_URL": "http://127.0.0.1:9/api/"}
+    out = studybot("run", **env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    [line] = [x for x in out.stderr.splitlines() if "SLACK_APP_TOKEN" in x]
+    assert "SLACK_APP_TOKEN is not set" in line and "signing secret" not in line.lower().split("http mode")[0]
+    debug = studybot("--debug", "run", **env)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+async def test_slack_unavailable_at_start_is_not_called_a_wrong_token(service):
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        fake.script("auth.test", Reply({"ok": False, "error": "service_unavailable"}, status=503))
+        with pytest.raises(StudybotError) as unavailable:
+            await SlackAdapter(service=service, settings=http_settings(fake), http_host="127.0.0.1").start()
+        assert not isinstance(unavailable.value, ConfigError)
+        assert "Slack is unavailable" in str(unavailable.value) and "refused" not in str(unavailable.value)
+    finally:
+        await fake.aclose()
+
+
+async def test_a_database_still_starting_is_waited_for_and_a_bad_url_is_not():
+    class Flaky:
+        RETRY_ON_START = True
+
+        def __init__(self) -> None:
+            self.tries = 0
+
+        async def start(self) -> None:
+            self.tries += 1
+            if self.tries < 3:
+                raise StoreError("cannot open the PostgreSQL database: Connection refused")
+
+    flaky = Flaky()
+    await start_store(flaky, wait=5, interval=0.01)
+    assert flaky.tries == 3
+    never = Flaky()
+    never.tries = -100
+    with pytest.raises(StoreError):
+        await start_store(never, wait=0.05, interval=0.01)
+    with pytest.raises(StoreConfigError):
+        open_store(f"postgresql://u:{SECRET}@h:5432/d")
