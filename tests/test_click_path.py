@@ -275,3 +275,15 @@ async def test_button_values_with_impossible_post_ids_are_no_longer_available(sl
     assert text_of(await slack.reply("big-submit")) == core_texts.EXPIRED
     assert stored_answers(service.store) == 0
 
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"{not json", b'{"type": 5}', b'{"type": "event_callback", "team_id": {"x": 1}, '
+                                  b'"authorizations": 7}', b'{"type": "event_callback", "event": "\\u0000"}'])
+async def test_signed_but_malformed_json_events_get_a_400_and_no_traceback(adapter, body, caplog):
+    url = f"http://127.0.0.1:{adapter.http_port}/slack/events"
+    with caplog.at_level(logging.WARNING):
+        async with aiohttp.ClientSession() as session, session.post(url, data=body, headers={
+            "Content-Type": "application/json", **signed(body)}) as resp:
+            status = resp.status
+    assert status == 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
