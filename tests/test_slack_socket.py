@@ -71,3 +71,40 @@ async def test_the_app_token_never_reaches_the_logs(adapter, fake, caplog):
     await fake.wait_for(lambda: fake.responses("r3"))
     assert "slack_sdk" in caplog.text or "socket" in caplog.text.lower()
     assert APP_TOKEN not in caplog.text and "xoxb-socket-test" not in caplog.text
+
+
+async def test_socket_mode_acks_an_answer_click_only_once_it_is_stored(adapter, fake, service, store, monkeypatch):
+    """Acknowledged means recorded over the socket too: the envelope's ack follows the commit."""
+    import asyncio
+    import sqlite3
+
+    from bot.core.models import ChannelRef
+
+    channel = ChannelRef("slack", "T1", "C1")
+    post, _ = await service.claim_daily(channel, "UTC")
+    await store.set_post_message(post.id, "1.1")
+    question = service.bank.question(post.question_id)
+    record = store.record_answer
+
+    async def slow(answer):
+        await asyncio.sleep(0.4)
+        return await record(answer)
+
+    monkeypatch.setattr(store, "record_answer", slow)
+    letters = " ".join(sorted(question.key)) if len(question.key) > 1 else question.key_text
+    payload = {
+        "type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "api_app_id": "A1",
+        "channel": {"id": "C1"}, "container": {"type": "message", "channel_id": "C1", "message_ts": "1.1"},
+        "response_url": fake.response_url("s1"), "trigger_id": "1.2.3",
+        "actions": [{"type": "button", "action_id": "answer:0", "block_id": "b", "value": f"{post.id}:{letters}"}],
+    }
+    if len(question.key) > 1:
+        payload["actions"] = [{"type": "button", "action_id": "submit", "block_id": "b", "value": str(post.id)}]
+        payload["state"] = {"values": {f"pick:{post.id}": {"pick": {
+            "type": "checkboxes", "selected_options": [{"value": x} for x in sorted(question.key)]}}}}
+    envelope = await fake.send_envelope("interactive", payload)
+    await fake.wait_for(lambda: [c for c in fake.calls_to("socket_ack") if c.args.get("envelope_id") == envelope])
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1  # stored before the ack
+    reply = (await fake.wait_for(lambda: fake.responses("s1")))[-1]
+    assert reply["text"].startswith("Right!")
