@@ -66,9 +66,10 @@ async def test_two_os_processes_post_and_reveal_once(postgres_backend: Backend, 
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.two_process_worker", postgres_backend.url, str(out), START.isoformat(),
-            END.isoformat(), str(go), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            END.isoformat(), str(go), str(peer), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        for out in outs
+        for out, peer in zip(outs, reversed(outs), strict=True)
     ]
     try:
         deadline = time.monotonic() + 20
