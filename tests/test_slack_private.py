@@ -100,12 +100,17 @@ async def test_app_home_shows_the_member_and_its_buttons_open_the_dm(slack, fake
     shown = text_of(view)
     assert "Streak:" in shown and "Domain 1 Development with AWS Services" in shown
     labels = [b["text"]["text"] for b in elements(view, "button")]
-    assert labels == ["Review", "Quiz", "Stats"]
+    assert labels == ["Review", "Quiz", "Stats", "Mock exam"]
     quiz = next(b for b in elements(view, "button") if b["text"]["text"] == "Quiz")
     status, _, _ = await slack.click(quiz, home=True)
     assert status == 200
     posted = await fake.wait_for(lambda: dm_posts(fake, "U1"))
     assert "Practice" in text_of(posted[-1])
+    exam = next(b for b in elements(view, "button") if b["text"]["text"] == "Mock exam")
+    await slack.click(exam, home=True)
+    offered = await fake.wait_for(lambda: [m for m in dm_posts(fake, "U1") if "exam" in text_of(m).lower()])
+    labels = [b["text"]["text"] for b in elements(offered[-1], "button")]
+    assert any(label.startswith("Full: ") for label in labels) and any(label.startswith("Short: ") for label in labels)
     # The messages tab (tab "messages") does not republish the home view.
     await slack.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "messages"})
     assert len(fake.calls_to("views.publish")) == 1

@@ -256,6 +256,8 @@ class Practice:
             return await self.serve_quiz(req, "")
         if value == "stats":
             return await self.stats_for(req.member, title="Your stats")
+        if value == "exam":  # the exam module's `/dva exam`: the choice, or the running exam's status
+            return replace(await self.service.run_feature_command(req, "exam"), private=True)
         return Message(text=texts.EXPIRED)
 
     # ----- stats and readiness ---------------------------------------------------------------
@@ -328,7 +330,7 @@ class Practice:
             f"Points: *{points}* from {answers} answer{'s' if answers != 1 else ''}.\n{reviews}\n{summary(r)}",
             lines=lines, private=True,
             buttons=(Button("Review", ACTION_OPEN, REVIEW), Button("Quiz", ACTION_OPEN, QUIZ),
-                     Button("Stats", ACTION_OPEN, "stats")),
+                     Button("Stats", ACTION_OPEN, "stats"), Button("Mock exam", ACTION_OPEN, "exam")),
         )
 
     async def group_stats(self, req: Request) -> Message:

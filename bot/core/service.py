@@ -92,6 +92,11 @@ class StudyService(DailyLoop):
     def register_command(self, name: str, handler: CommandHandler) -> None:
         self._commands[name] = handler
 
+    async def run_feature_command(self, req: Request, name: str, args: tuple[str, ...] = ()) -> Message:
+        """A feature module's command on behalf of a button (the App Home's Mock exam)."""
+        handler = self._commands.get(name)
+        return await handler(req, args) if handler else Message(text=texts.EXPIRED)
+
     def register_action(self, action: str, handler: ActionHandler) -> None:
         self._actions[action] = handler
 
