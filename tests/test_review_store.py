@@ -111,3 +111,13 @@ async def test_a_failing_card_write_stores_no_answer(store, monkeypatch):
     ok = await store.record_answer(answer(post.id, "u1", correct=True, qid="q1"))
     assert ok.recorded
     assert set(await store.member_cards(member("u1", workspace="T1"))) == {"q1"}
+
+
+async def test_unrevealed_questions_are_the_workspaces_daily_posts_before_their_reveal(store):
+    post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="qd", created_at=T0)
+    await store.claim_daily(channel=ChannelRef("console", "T2", "C1"), local_date="2026-03-02", question_id="qx",
+                            created_at=T0)
+    await store.create_quiz(channel=CH, question_id="qq", created_at=T0)
+    assert await store.unrevealed_questions("console", "T1") == {"qd"}
+    await store.mark_revealed(post.id, T0 + 60)
+    assert await store.unrevealed_questions("console", "T1") == set()

@@ -344,6 +344,9 @@ class Store(Protocol):
     async def member_exams(self, member: MemberRef, *, limit: int) -> list[Exam]:
         """The member's exams that are no longer active, newest first."""
 
+    async def unrevealed_questions(self, platform: str, workspace: str) -> set[str]:
+        """Question ids of the workspace's daily posts not revealed yet (never served as practice)."""
+
     async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
         """Turn the member's review reminder on at HH:MM, or off with None."""
 

@@ -69,9 +69,7 @@ class Practice:
     # ----- picking questions ---------------------------------------------------------------
     async def _blocked(self, member: MemberRef) -> set[str]:
         """Questions of the workspace's daily posts not yet revealed: never served as practice."""
-        posts = await self.store.posts_to_reveal(self._now() + 1)
-        return {p.question_id for p in posts
-                if p.channel.platform == member.platform and p.channel.workspace == member.workspace}
+        return await self.store.unrevealed_questions(member.platform, member.workspace)
 
     async def pick_quiz(self, member: MemberRef, questions: list[Question], blocked: set[str]) -> Question:
         """Never the question served last; unseen questions first (in a member-specific shuffle),

@@ -98,6 +98,13 @@ class PostgresCards:
         )
         return [Attempt(question_id=r[0], correct=bool(r[1]), at=r[2], user=r[3]) for r in rows]
 
+    async def unrevealed_questions(self, platform: str, workspace: str) -> set[str]:
+        rows = await self._fetch(
+            "SELECT question_id FROM posts WHERE platform=$1 AND workspace=$2 AND kind='daily' AND revealed_at IS NULL",
+            platform, workspace,
+        )
+        return {r[0] for r in rows}
+
     async def set_reminder(self, member: MemberRef, at_time: str | None) -> None:
         if at_time is None:
             await self._execute(
