@@ -20,6 +20,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from types import SimpleNamespace
 
 import aiohttp
 from aiohttp import web
@@ -27,6 +28,7 @@ from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import extract_enterprise_id, extract_team_id, extract_user_id
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -73,6 +75,7 @@ NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 DM_CACHE = 10_000  # members whose DM channel id is remembered
 SEEN_COMMANDS = 2_000  # trigger ids of recent commands, so a retried delivery runs once
+ANSWER_ACTION = re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$")
 
 # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
 # app gets our configured client; that warning is noise, every other Bolt log passes.
@@ -233,7 +236,7 @@ class SlackAdapter:
         port = self.settings.slack_http_port
         web_app = AsyncSlackAppServer(port=port, path=EVENTS_PATH, app=self.app).web_app
         gate = Gate(path=EVENTS_PATH, secret=_secret(self.settings.slack_signing_secret), in_flight=self._in_flight,
-                    dispatch=self.app.async_dispatch)
+                    dispatch=self.app.async_dispatch, fast=self._fast_click)
         web_app.middlewares.append(gate.middleware)
         # For load balancers and container health checks (the whole process, see bot/app.py).
         web_app.router.add_get(HEALTH_PATH, self._healthz)
@@ -396,7 +399,7 @@ class SlackAdapter:
             # app_uninstalled / tokens_revoked events (when subscribed) delete the workspace's installation.
             app.enable_token_revocation_listeners()
         app.command("/dva")(self._on_command)
-        app.action(re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$"))(self._on_answer_click)
+        app.action(ANSWER_ACTION)(self._on_answer_click)
         app.action(SUBMIT_ACTION)(self._on_submit)
         app.action(PICK_ACTION)(self._on_pick)
         # The Report button opens a form (before the generic handler: Bolt runs the first match).
@@ -476,6 +479,30 @@ class SlackAdapter:
             return
         await self._deliver(respond=respond, channel=channel, message=message, command=text.strip() or "help",
                             member=member)
+
+    async def _fast_click(self, payload: dict) -> web.StreamResponse | None:
+        """An answer button's click in HTTP mode, handled without Bolt's dispatch (its middleware,
+        listener matching and argument injection cost about a fifth of a click's CPU in a burst):
+        the same handler, with the context Bolt would build from the payload. None (Bolt's turn)
+        for every other request, and for many workspaces, where Bolt's authorization finds the
+        installation's token. The Gate has verified the signature and checked the payload."""
+        if self._installations is not None or self._client is None or payload.get("type") != "block_actions":
+            return None
+        actions = payload["actions"]
+        if len(actions) != 1 or not ANSWER_ACTION.match(actions[0]["action_id"]):
+            return None
+        context = SimpleNamespace(team_id=extract_team_id(payload), enterprise_id=extract_enterprise_id(payload),
+                                  user_id=extract_user_id(payload))
+
+        async def ack() -> None:  # the HTTP 200 below is the acknowledgement
+            pass
+
+        try:
+            await self._on_answer_click(ack, payload, actions[0], context, self._client)
+        except Exception:
+            log.exception("Slack answer click failed", extra={"platform": PLATFORM})
+            return web.Response(status=500)
+        return web.Response(status=200)
 
     async def _on_answer_click(self, ack, body: dict, action: dict, context, client) -> None:
         parsed = parse_answer_value(str(action.get("value", "")))
