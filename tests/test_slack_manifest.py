@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 MANIFEST = ROOT / "deploy" / "slack" / "manifest.yml"
 # Every Web API method the adapter calls with the bot token, and the scope it needs.
 SCOPE_OF = {"chat_postMessage": "chat:write", "chat.postMessage": "chat:write", "chat.update": "chat:write",
-            "users_info": "users:read", "users.info": "users:read", "auth_test": None, "apps_connections_open": None,
+            "users_info": "users:read", "users.info": "users:read", "users.list": "users:read", "auth_test": None, "apps_connections_open": None,
             "conversations_open": "im:write", "views_publish": None, "files_upload_v2": "files:write"}
 
 

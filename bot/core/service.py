@@ -230,6 +230,11 @@ class StudyService(DailyLoop):
     def task_title(self, task_id: str) -> str:
         return next((t.title for t in self.bank.taxonomy.tasks if t.id == task_id), "")
 
+    async def has_own_timezone(self, member: MemberRef) -> bool:
+        """True when the member's own time zone is stored (set by them, or adopted from their
+        platform profile on an earlier answer): a platform time zone would not be used."""
+        return bool(await self.store.get_member_timezone(member))
+
     async def member_timezone(self, member: MemberRef, channel: ChannelRef | None) -> tuple[str, str]:
         """(tz, source): the member's own, else the channel schedule's, else UTC."""
         own = await self.store.get_member_timezone(member)

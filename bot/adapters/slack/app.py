@@ -18,7 +18,7 @@ import contextlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -75,6 +75,8 @@ NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 DM_CACHE = 10_000  # members whose DM channel id is remembered
 SEEN_COMMANDS = 2_000  # trigger ids of recent commands, so a retried delivery runs once
+DIRECTORY_PAGE = 1000  # members per users.list call (its largest page)
+DIRECTORY_PAGES = 100  # pages read at most: a larger workspace's other members are looked up one by one
 ANSWER_ACTION = re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$")
 
 # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
@@ -102,6 +104,21 @@ def _state(body: dict) -> dict:
 
 def _in_dm(body: dict) -> bool:
     return (_channel_id(body) or "").startswith("D")
+
+
+def _profile_of(user: dict, workspace: str) -> Profile:
+    """A users.info / users.list user object as a Profile. Admin rights count only in the member's
+    own workspace: a member of another workspace in a shared channel is an admin of theirs, not
+    of this one."""
+    enterprise = user.get("enterprise_user")
+    home = {user.get("team_id"), enterprise.get("enterprise_id") if isinstance(enterprise, dict) else None} - {None}
+    own = not home or workspace in home
+    tz = user.get("tz") if isinstance(user.get("tz"), str) else None
+    return Profile(is_admin=own and bool(user.get("is_admin") or user.get("is_owner")), tz=tz)
+
+
+class SlackCallFailed(Exception):
+    pass
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -472,7 +489,8 @@ class SlackAdapter:
             # Lookups, help, quiz... never wait for users.info; the profile (and its time zone)
             # arrives in the background for the member's next request.
             profile = self._profiles.peek(member) or Profile()
-            self._profiles.start(member, lambda: self._fetch_profile(member, client))
+            self._profiles.start(member, lambda: self._fetch_profile(member, client),
+                                 lambda: self._directory(member.workspace, client))
         message = await self.service.handle_command(member=member, channel=channel, text=text, is_admin=profile.is_admin)
         if message.private:
             await self._deliver_private(respond=respond, client=client, member=member, channel=channel, message=message)
@@ -541,10 +559,13 @@ class SlackAdapter:
         """Record the answer, then acknowledge, then reply: a click Slack saw acknowledged is stored
         (or the member is told it was not), whatever happens to this process after the ack."""
         try:
-            # Only a member's first click (per profile lifetime) asks Slack, for the profile time zone;
-            # the store adopts it in the answer's own transaction.
-            profile = await self._profile(member, client=client, wait=PROFILE_TIMEOUT)
-            message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw, platform_tz=profile.tz)
+            # Only a member whose time zone is not stored yet asks Slack, for the profile time zone
+            # (users.info, or the workspace's directory in a burst); the store adopts it in the
+            # answer's own transaction, so their later clicks ask nothing.
+            tz = None
+            if not await self.service.has_own_timezone(member):
+                tz = (await self._profile(member, client=client, wait=PROFILE_TIMEOUT)).tz
+            message = await self.service.answer(member=member, post_id=post_id, raw_choice=raw, platform_tz=tz)
         except Exception:
             log.exception("Slack answer failed", extra={"platform": PLATFORM})
             message = Message(text=texts.SOMETHING_WRONG)
@@ -710,37 +731,59 @@ class SlackAdapter:
     async def _profile(self, member: MemberRef, *, client: AsyncWebClient, wait: float | None) -> Profile:
         """The member's admin flag and profile time zone, cached (outbound.ProfileCache); a plain
         member when Slack does not answer within `wait` seconds."""
-        return await self._profiles.get(member, lambda: self._fetch_profile(member, client), wait=wait)
+        return await self._profiles.get(member, lambda: self._fetch_profile(member, client), wait=wait,
+                                        directory=lambda: self._directory(member.workspace, client))
 
-    async def _fetch_profile(self, member: MemberRef, client: AsyncWebClient) -> Profile | None:
-        """users.info with the token of the request's client (the member's workspace), over the
-        shared session: on a member's first click, slack-sdk's own request machinery cost as much
-        CPU as the rest of the click. None when Slack fails, whatever the body."""
+    async def _slack_call(self, client: AsyncWebClient, method: str, args: dict[str, str]) -> dict:
+        """A read-only Web API call over the shared session, without slack-sdk's request machinery
+        (on a member's first click it cost as much CPU as the rest of the click), with the token of
+        the request's client (the member's workspace). SlackCallFailed when Slack fails, whatever
+        the body."""
         if self._session is None:
-            return None
+            raise SlackCallFailed("no session")
         try:
-            async with self._session.post(
-                f"{client.base_url}users.info", data={"user": member.user},
-                headers={"Authorization": f"Bearer {client.token}"},
-            ) as response:
+            async with self._session.post(f"{client.base_url}{method}", data=args,
+                                          headers={"Authorization": f"Bearer {client.token}"}) as response:
                 data = await response.json(content_type=None)
         except (*NETWORK_ERRORS, ValueError) as exc:
-            log.warning("users.info failed: %s", type(exc).__name__, extra={"platform": PLATFORM})
-            return None
+            raise SlackCallFailed(type(exc).__name__) from exc
         if not isinstance(data, dict) or not data.get("ok"):
             code = data.get("error") if isinstance(data, dict) else None
-            log.warning("users.info failed: %s", code or f"http_{response.status}", extra={"platform": PLATFORM})
+            raise SlackCallFailed(str(code or f"http_{response.status}"))
+        return data
+
+    async def _fetch_profile(self, member: MemberRef, client: AsyncWebClient) -> Profile | None:
+        """users.info; None when Slack fails."""
+        try:
+            data = await self._slack_call(client, "users.info", {"user": member.user})
+        except SlackCallFailed as exc:
+            log.warning("users.info failed: %s", exc, extra={"platform": PLATFORM})
             return None
         user = data.get("user")
-        if not isinstance(user, dict):
-            return None
-        # Admin rights count only in the member's own workspace: a member of another workspace in a
-        # shared channel is an admin of theirs, not of this one.
-        home = {user.get("team_id"), user.get("enterprise_user", {}).get("enterprise_id")
-                if isinstance(user.get("enterprise_user"), dict) else None} - {None}
-        own = not home or member.workspace in home
-        tz = user.get("tz") if isinstance(user.get("tz"), str) else None
-        return Profile(is_admin=own and bool(user.get("is_admin") or user.get("is_owner")), tz=tz)
+        return _profile_of(user, member.workspace) if isinstance(user, dict) else None
+
+    async def _directory(self, workspace: str, client: AsyncWebClient) -> AsyncIterator[dict[MemberRef, Profile]]:
+        """The workspace's members (users.list, scope users:read), a page at a time; raises
+        SlackCallFailed when Slack fails (ProfileCache then asks users.info member by member)."""
+        cursor = ""
+        for _ in range(DIRECTORY_PAGES):
+            args = {"limit": str(DIRECTORY_PAGE), **({"cursor": cursor} if cursor else {})}
+            try:
+                data = await self._slack_call(client, "users.list", args)
+            except SlackCallFailed as exc:
+                log.warning("users.list failed: %s", exc, extra={"platform": PLATFORM})
+                raise
+            members = data.get("members")
+            yield {
+                MemberRef(PLATFORM, workspace, user["id"]): _profile_of(user, workspace)
+                for user in (members if isinstance(members, list) else [])
+                if isinstance(user, dict) and isinstance(user.get("id"), str) and not user.get("deleted")
+                and not user.get("is_bot")
+            }
+            metadata = data.get("response_metadata")
+            cursor = str(metadata.get("next_cursor") or "") if isinstance(metadata, dict) else ""
+            if not cursor:
+                return
 
     async def _deliver(
         self, *, respond, channel: ChannelRef, message: Message, command: str, member: MemberRef | None = None,

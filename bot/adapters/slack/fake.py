@@ -194,6 +194,14 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":
+            ids = sorted(self.users)
+            start = int(args.get("cursor") or 0)
+            limit = int(args.get("limit") or 0) or len(ids)
+            page = ids[start : start + min(limit, 1000)]
+            more = start + len(page) < len(ids)
+            return {"ok": True, "members": [self.users[u] for u in page],
+                    "response_metadata": {"next_cursor": str(start + len(page)) if more else ""}}
         if method == "conversations.open":
             user = str(args.get("users") or "")
             if user in self.closed_dms:
