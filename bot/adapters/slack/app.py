@@ -35,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.common import Coalescer
 from bot.adapters.slack import texts
 from bot.adapters.slack.charts import SlackCharts
+from bot.adapters.slack.hooks import HookClient
 from bot.adapters.slack.inbound import IN_FLIGHT, Gate
 from bot.adapters.slack.oauth import INSTALL_PATH, StoreInstallationStore, check_oauth_settings, oauth_flow
 from bot.adapters.slack.outbound import Profile, ProfileCache, ResponseUrl
@@ -69,6 +70,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+REPLY_TIMEOUT = 10.0  # seconds for one POST to response_url
 PROFILE_TIMEOUT = 1.0  # seconds a member's first click may wait for their profile (the ack waits too)
 COMMAND_PROFILE_TIMEOUT = 10.0  # a command may wait longer (response_url stays valid 30 min)
 NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
@@ -145,6 +147,7 @@ class SlackAdapter:
         self.health_check: Callable[[], Awaitable[bool]] | None = None
         self._coalescer = Coalescer(self._refresh_post, interval=refresh_interval)
         self._session: aiohttp.ClientSession | None = None
+        self._hooks: HookClient | None = None  # response_url replies
         self._client: AsyncWebClient | None = None
         self._poster: SlackPoster | None = None  # one workspace (SLACK_BOT_TOKEN)
         self._installations: StoreInstallationStore | None = None  # many workspaces (OAuth)
@@ -198,6 +201,7 @@ class SlackAdapter:
         if mode == "http" and not signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs the app's signing secret")
         self._session = api_session()
+        self._hooks = HookClient(timeout=REPLY_TIMEOUT)
         # Many workspaces: the app's client has no token; Bolt sets the installation's per request.
         self._client = web_client(token=None if multi else token, base_url=self.settings.slack_api_url,
                                   session=self._session)
@@ -322,6 +326,9 @@ class SlackAdapter:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._hooks is not None:
+            await self._hooks.aclose()
+            self._hooks = None
         self._poster = None
         self._installations = None
 
@@ -449,9 +456,9 @@ class SlackAdapter:
 
     def _responder(self, body: dict) -> ResponseUrl | None:
         url = body.get("response_url")
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or self._session is None:
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or self._hooks is None:
             return None
-        return ResponseUrl(url, self._session)
+        return ResponseUrl(url, self._hooks)
 
     def _first_delivery(self, command: dict, request) -> bool:
         """False for a retry (X-Slack-Retry-Num: Slack resends a request when our acknowledgement

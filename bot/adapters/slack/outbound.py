@@ -1,5 +1,5 @@
-"""Cheap calls out to Slack: replies to a payload's response_url over the adapter's one pooled
-HTTP session (Bolt's `respond` opens a new session, and so a new connection, per reply), and
+"""Cheap calls out to Slack: replies to a payload's response_url over kept-alive connections
+(hooks.HookClient; Bolt's `respond` opens a new session, and so a new connection, per reply), and
 members' profiles (users.info) cached with a time to live, failures too, one call per member at
 a time.
 """
@@ -7,17 +7,15 @@ a time.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
+from bot.adapters.slack.hooks import HookClient
 from bot.core.models import MemberRef
-
-REPLY_TIMEOUT = 10.0  # seconds for one POST to response_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,20 +25,20 @@ class ReplyResult:
 
 
 class ResponseUrl:
-    """Called like Bolt's `respond`: posts a message to one response_url with the shared session."""
+    """Called like Bolt's `respond`: posts a message to one response_url through the adapter's
+    HookClient (kept-alive connections, a fraction of aiohttp's CPU per request)."""
 
-    def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(self, url: str, hooks: HookClient) -> None:
         self.url = url
-        self._session = session
+        self._hooks = hooks
 
     async def __call__(self, *, text: str, blocks: list[dict] | None = None, replace_original: bool = False,
                        response_type: str = "ephemeral") -> ReplyResult:
         body: dict[str, Any] = {"text": text, "response_type": response_type, "replace_original": replace_original}
         if blocks:
             body["blocks"] = blocks
-        timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT)
-        async with self._session.post(self.url, json=body, timeout=timeout) as response:
-            return ReplyResult(response.status, (await response.text(errors="replace"))[:500])
+        reply = await self._hooks.post_json(self.url, json.dumps(body).encode())
+        return ReplyResult(reply.status, reply.body.decode("utf-8", errors="replace")[:500])
 
 
 @dataclass(frozen=True, slots=True)
