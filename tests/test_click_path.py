@@ -116,6 +116,107 @@ async def test_work_in_flight_is_bounded_and_nothing_is_lost(fake, service, stor
     assert all(text_of(fake.responses(f"b{i}")[-1]).startswith("Right!") for i in range(30))
 
 
+async def test_an_answer_click_skips_bolts_dispatch_and_other_clicks_do_not(slack, fake, service, adapter, store,
+                                                                            monkeypatch):
+    post, right = await daily_buttons(service, adapter, fake)
+    dispatched = []
+    gate = adapter._gate  # noqa: SLF001
+    dispatch = gate._dispatch  # noqa: SLF001
+
+    async def counting(request):
+        dispatched.append(request.body.get("type") or request.body.get("command"))
+        return await dispatch(request)
+
+    monkeypatch.setattr(gate, "_dispatch", counting)
+    status, body, _ = await slack.click(right, ts=post.message_id)
+    assert (status, body) == (200, "")
+    reply = await slack.reply()
+    assert text_of(reply).startswith("Right!") and stored_answers(store) == 1
+    assert dispatched == []  # answered before Bolt
+    # Everything else still goes through Bolt: a command, and a click on another button.
+    await slack.command("help", name="h")
+    await slack.reply("h")
+    other = next(b for b in elements(reply, "button") if not b["action_id"].startswith(f"{ACTION_ANSWER}:"))
+    status, _, _ = await slack.click(other, name="other", ts=post.message_id)
+    assert status == 200
+    assert dispatched == ["/dva", "block_actions"]
+
+
+async def test_a_member_whose_time_zone_is_stored_asks_slack_nothing_when_clicking(slack, fake, service, adapter):
+    post, right = await daily_buttons(service, adapter, fake)
+    await service.store.set_member_timezone(shared.MemberRef("slack", TEAM, "U2"), "Asia/Tokyo")
+    before = len(fake.calls_to("users.info"))
+    await slack.click(right, user="U2", ts=post.message_id)
+    assert text_of(await slack.reply()).startswith("Right!")
+    await slack.click(right, user="U1", name="u1", ts=post.message_id)  # never seen: asked once
+    assert text_of(await slack.reply("u1")).startswith("Right!")
+    assert [c.args["user"] for c in fake.calls_to("users.info")[before:]] == ["U1"]
+    assert await service.store.get_member_timezone(shared.MemberRef("slack", TEAM, "U1")) == "America/New_York"
+
+
+async def test_a_burst_of_unknown_members_reads_the_workspace_directory(slack, fake, service, adapter, store):
+    post, right = await daily_buttons(service, adapter, fake)
+    members = [f"UB{i:04d}" for i in range(1500)]  # two pages of users.list
+    for i, user in enumerate(members):
+        fake.users[user] = {"id": user, "team_id": TEAM, "tz": ("Asia/Kolkata", "America/Denver")[i % 2]}
+    fake.users["UBOT1"] = {"id": "UBOT1", "team_id": TEAM, "tz": "UTC", "is_bot": True}
+    clicking = members[:200] + ["UNEW1"]  # UNEW1 joined after the directory was read: users.info
+    fake.users["UNEW1"] = {"id": "UNEW1", "team_id": TEAM, "tz": "Pacific/Auckland"}
+    results = await asyncio.gather(*[slack.click(right, user=u, name=f"b{u}", ts=post.message_id) for u in clicking])
+    assert all(status == 200 for status, _, _ in results)
+    assert stored_answers(store) == len(clicking)
+    asked = [c.args["user"] for c in fake.calls_to("users.info")]
+    listed = fake.calls_to("users.list")
+    assert 1 <= len(listed) <= 2 and all(c.args["limit"] == "1000" for c in listed)
+    assert len(asked) <= 40, len(asked)  # the first ones, before the burst was seen; not one per member
+    with sqlite3.connect(store.path) as db:
+        zones = dict(db.execute("SELECT user_id, timezone FROM members"))
+    missing = [u for u in clicking if u not in zones]
+    assert len(missing) <= 5, missing  # at most a few later than the click's wait for their profile
+    assert all(zones[u] == fake.users[u]["tz"] for u in zones if u in fake.users)
+
+
+async def test_profile_cache_directory_failure_falls_back_to_one_lookup_per_member_and_is_not_retried_at_once():
+    from bot.adapters.slack.outbound import Profile, ProfileCache
+
+    now = [0.0]
+    cache = ProfileCache(burst=2, ttl=100, negative_ttl=10, clock=lambda: now[0])
+    asked: list[str] = []
+    walks = [0]
+    gate = asyncio.Event()
+
+    def fetch(user):
+        async def one():
+            asked.append(user)
+            await gate.wait()
+            return Profile(tz=f"tz-{user}")
+        return one
+
+    def failing():
+        async def pages():
+            walks[0] += 1
+            await asyncio.sleep(0)
+            raise RuntimeError("users.list: ratelimited")
+            yield {}  # pragma: no cover - an async generator that fails on its first page
+        return pages()
+
+    members = [shared.MemberRef("slack", "T9", f"U{i}") for i in range(6)]
+    waits = [asyncio.create_task(cache.get(m, fetch(m.user), wait=5, directory=failing)) for m in members]
+    await asyncio.sleep(0.05)
+    gate.set()
+    profiles = await asyncio.gather(*waits)
+    assert [p.tz for p in profiles] == [f"tz-U{i}" for i in range(6)]
+    assert walks == [1] and sorted(asked) == sorted(m.user for m in members)  # two first, four after the walk failed
+    # Within negative_ttl a new burst does not read the directory again; after it, it does.
+    more = [shared.MemberRef("slack", "T9", f"V{i}") for i in range(4)]
+    await asyncio.gather(*[cache.get(m, fetch(m.user), wait=5, directory=failing) for m in more])
+    assert walks == [1]
+    now[0] = 11
+    later = [shared.MemberRef("slack", "T9", f"W{i}") for i in range(4)]
+    await asyncio.gather(*[cache.get(m, fetch(m.user), wait=5, directory=failing) for m in later])
+    assert walks == [2]
+
+
 # ----- cheap outside calls ------------------------------------------------------------------------
 async def test_profiles_are_cached_and_failures_too(slack, fake):
     for n in range(3):

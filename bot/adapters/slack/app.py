@@ -153,6 +153,7 @@ class SlackAdapter:
         self._installations: StoreInstallationStore | None = None  # many workspaces (OAuth)
         self._app: AsyncApp | None = None
         self._runner: web.AppRunner | None = None
+        self._gate: Gate | None = None  # HTTP mode's request gate
         self._socket: AsyncSocketModeHandler | None = None
         self._watchdog: asyncio.Task | None = None
         self._inflight: set[asyncio.Task] = set()
@@ -259,6 +260,7 @@ class SlackAdapter:
         gate = Gate(path=EVENTS_PATH, secret=_secret(self.settings.slack_signing_secret), in_flight=self._in_flight,
                     dispatch=self.app.async_dispatch, fast=self._fast_click)
         web_app.middlewares.append(gate.middleware)
+        self._gate = gate
         # For load balancers and container health checks (the whole process, see bot/app.py).
         web_app.router.add_get(HEALTH_PATH, self._healthz)
         self._runner = web.AppRunner(web_app, access_log=None)
