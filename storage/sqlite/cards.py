@@ -58,13 +58,30 @@ Moved = dict[tuple[MemberRef, str], CardState]
 
 def move_cards_sync(db: sqlite3.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> Moved:
     """Inside the caller's transaction (the answer batch's writer thread): apply each member's
-    (question, correct, at) reviews in order; returns the cards as they are now."""
+    (question, correct, at) reviews in order; returns the cards as they are now. One read for the
+    whole batch's cards and one write: a burst's batch of hundreds of members costs two statements
+    (each statement hands the GIL to the event loop and waits to get it back)."""
+    keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
+    rows: defaultdict[MemberRef, list] = defaultdict(list)
+    for i in range(0, len(keys), 200):
+        chunk = keys[i : i + 200]
+        values = ",".join("(?, ?, ?, ?)" for _ in chunk)
+        # A join from the VALUES (SQLite plans "IN (VALUES ...)" as a scan).
+        for r in db.execute(
+            f"WITH k (pl, ws, u, q) AS (VALUES {values}) SELECT c.platform, c.workspace, c.user_id, "
+            + ", ".join(f"c.{col.strip()}" for col in CARD_COLS.split(","))
+            + " FROM k CROSS JOIN review_cards c ON c.platform=k.pl AND c.workspace=k.ws AND c.user_id=k.u "
+            "AND c.question_id=k.q",
+            tuple(x for k in chunk for x in k),
+        ):
+            rows[MemberRef(r[0], r[1], r[2])].append(r[3:])
     moved: Moved = {}
+    params = []
     for member, items in reviews.items():
-        rows = [r for sql, params in _card_reads(member, items) for r in db.execute(sql, params)]
-        changed = _card_writes(member, rows, items)
-        db.executemany(_UPSERT, [card_params(member, c) for c in changed.values()])
+        changed = _card_writes(member, rows.get(member, []), items)
+        params += [card_params(member, c) for c in changed.values()]
         moved.update({(member, q): c for q, c in changed.items()})
+    db.executemany(_UPSERT, params)
     return moved
 
 
