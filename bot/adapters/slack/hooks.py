@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 MAX_HEAD = 16 * 1024  # bytes of status line and headers accepted
 MAX_BODY = 64 * 1024  # bytes of a reply's body read (Slack answers "ok" or a short error)
-IDLE_PER_HOST = 32  # kept-alive connections per host
 IDLE_SECONDS = 30.0  # a connection idle longer than this is closed rather than reused
 
 
@@ -49,6 +48,7 @@ class HookClient:
 
     def __init__(self, *, connections: int = 100, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
+        self._keep = connections  # kept-alive connections per host: as many as may be busy at once
         self._slots = asyncio.Semaphore(connections)
         self._idle: defaultdict[tuple[str, str, int], list[_Conn]] = defaultdict(list)
         self._ssl = ssl_context
@@ -105,7 +105,7 @@ class HookClient:
 
     def _give_back(self, key: tuple[str, str, int], conn: _Conn) -> None:
         idle = self._idle[key]
-        if len(idle) >= IDLE_PER_HOST:
+        if len(idle) >= self._keep:
             conn.close()
             return
         conn.idle_since = asyncio.get_running_loop().time()
