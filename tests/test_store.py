@@ -145,6 +145,21 @@ async def test_an_answer_adopts_the_platform_time_zone_in_its_own_transaction_ne
     assert await store.get_member_timezone(member("carol", workspace="T1")) is None
 
 
+async def test_time_zones_asked_at_once_are_read_together_and_a_setting_meanwhile_wins(store):
+    members = [member(f"m{i}", workspace="T1") for i in range(300)]
+    for m in members[:100]:
+        await store.set_member_timezone(m, "Asia/Tokyo")
+    reads = await asyncio.gather(*[store.get_member_timezone(m) for m in members])
+    assert reads == ["Asia/Tokyo"] * 100 + [None] * 200
+    # A time zone set while a read of it is under way is not overwritten in the cache by the read.
+    late = member("late", workspace="T1")
+    read = asyncio.ensure_future(store.get_member_timezone(late))
+    await asyncio.sleep(0)
+    await store.set_member_timezone(late, "Europe/Oslo")
+    await read
+    assert await store.get_member_timezone(late) == "Europe/Oslo"
+
+
 async def test_thousand_concurrent_answers_give_thousand_rows(store):
     post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
     outcomes = await asyncio.gather(*[store.record_answer(answer(post.id, f"user{i}")) for i in range(1000)])

@@ -14,6 +14,7 @@ several bot processes sharing one database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -93,6 +94,10 @@ def _sub(row) -> Subscription:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset: nothing beyond asyncpg's own rollback of an open transaction."""
+
+
 class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
     RETRY_ON_START = True  # a server still starting (a container beside studybot) is waited for
     BOARD_LOCK = BOARD_LOCK
@@ -107,6 +112,9 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         self._pool: asyncpg.Pool | None = None
         self._answers = GroupCommit(self._write_batch, batch=BATCH, name="postgres-answer-writer")
         self._cache = ReadCache()
+        self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
+        self._tz_reader: asyncio.Task | None = None
+        self._tz_epoch = 0
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -120,6 +128,10 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
                 # would be reused as they grow, each click slower than the last.
                 server_settings={"synchronous_commit": "on", "application_name": "studybot",
                                  "plan_cache_mode": "force_custom_plan"},
+                # asyncpg rolls back a transaction left open either way; its default reset then runs
+                # RESET ALL, UNLISTEN, CLOSE ALL and advisory unlocks: a round trip per pool use, for
+                # session state studybot never makes (its advisory locks are transaction-scoped).
+                reset=_keep_session,
             )
             await self._migrate()
         except DB_ERRORS as exc:
@@ -215,12 +227,39 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         cached = self._cache.get(("tz", member))
         if cached is not MISSING:
             return cached  # type: ignore[return-value]
-        tz = await self._fetchval(
-            "SELECT timezone FROM members WHERE platform=$1 AND workspace=$2 AND user_id=$3",
-            member.platform, member.workspace, member.user,
-        )
-        self._cache.put(("tz", member), tz)
-        return tz
+        # Members asking in the same moment (a burst of clicks) share one query and one connection.
+        wanted = self._tz_wanted.get(member)
+        if wanted is None:
+            wanted = self._tz_wanted[member] = asyncio.get_running_loop().create_future()
+            if self._tz_reader is None:
+                self._tz_reader = asyncio.create_task(self._read_timezones(), name="postgres-timezone-reader")
+        return await asyncio.shield(wanted)
+
+    async def _read_timezones(self) -> None:
+        await asyncio.sleep(0)  # let every caller of this loop turn join the query
+        wanted, self._tz_wanted = self._tz_wanted, {}
+        self._tz_reader = None
+        epoch = self._tz_epoch  # a time zone set meanwhile must not be overwritten by this read
+        listed = list(wanted)
+        try:
+            rows = await self._fetch(
+                "SELECT m.platform, m.workspace, m.user_id, m.timezone FROM members m "
+                "JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (pl, ws, u) "
+                "ON m.platform = k.pl AND m.workspace = k.ws AND m.user_id = k.u",
+                [m.platform for m in listed], [m.workspace for m in listed], [m.user for m in listed],
+            )
+        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+            for fut in wanted.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            return
+        found = {MemberRef(r[0], r[1], r[2]): r[3] for r in rows}
+        for member, fut in wanted.items():
+            if epoch == self._tz_epoch:
+                self._cache.put(("tz", member), found.get(member))
+            if not fut.done():
+                fut.set_result(found.get(member))
 
     async def set_member_timezone(self, member: MemberRef, tz: str) -> None:
         await self._execute(
@@ -228,6 +267,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
             "ON CONFLICT (platform, workspace, user_id) DO UPDATE SET timezone=excluded.timezone, updated_at=excluded.updated_at",
             member.platform, member.workspace, member.user, tz, time.time(),
         )
+        self._tz_epoch += 1
         self._cache.drop(("tz", member))
 
     async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
@@ -438,6 +478,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
             days = await self._days_of(conn, {a.member for a, _, _ in batch})
         for a, _, _ in batch:
             if a.timezone:  # adopted in the batch: a cached "no time zone" is stale
+                self._tz_epoch += 1  # a read of the time zones under way must not cache the old one
                 self._cache.drop(("tz", a.member))
         outcomes = []
         for a, token, _ in batch:
