@@ -12,7 +12,7 @@ import signal
 
 from bot.config import Settings
 from bot.core.ports import Poster
-from bot.runtime import Runtime
+from bot.runtime import Runtime, release_memory_after_bursts
 from bot.scheduler import DailyScheduler
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ async def serve(runtime: Runtime, *, stop: asyncio.Event | None = None) -> int:
             adapter.health_check = check  # type: ignore[attr-defined]
     started: list[Poster] = []
     scheduler: DailyScheduler | None = None
+    hygiene: asyncio.Task | None = None
     try:
         for name, adapter in adapters.items():
             await adapter.start()  # type: ignore[attr-defined]
@@ -71,9 +72,12 @@ async def serve(runtime: Runtime, *, stop: asyncio.Event | None = None) -> int:
             catchup_hours=runtime.settings.studybot_catchup_hours,
         )
         await scheduler.start()
+        hygiene = asyncio.create_task(release_memory_after_bursts(runtime.store), name="release-memory")
         log.info("studybot is running (%s); Ctrl-C to stop", ", ".join(adapters))
         await stop.wait()
     finally:
+        if hygiene is not None:
+            hygiene.cancel()
         if scheduler is not None:
             await scheduler.aclose()
         for adapter in reversed(started):

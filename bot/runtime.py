@@ -20,6 +20,8 @@ from storage import open_store
 
 log = logging.getLogger(__name__)
 DB_WAIT = 30.0  # seconds a database server that is still starting is waited for
+MEMORY_EVERY = 10.0  # seconds between checks for a burst of answers that is over
+MEMORY_QUIET = 5.0  # seconds without an answer batch after which a burst counts as over
 
 
 
@@ -89,3 +91,36 @@ def freeze_heap() -> None:
     lookup or a burst of answers for ~10 ms while it walks objects that live for the whole run."""
     gc.collect()
     gc.freeze()
+
+
+def release_process_memory() -> None:
+    """Free what a burst left behind: a collection of the young objects, then glibc's free pages
+    back to the OS (malloc_trim; Python's own allocator returns only arenas that are wholly empty).
+    Nothing beyond the collection where the C library has no malloc_trim."""
+    gc.collect()
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
+async def release_memory_after_bursts(store: Store, *, every: float = MEMORY_EVERY, quiet: float = MEMORY_QUIET) -> None:
+    """Runs for the life of `studybot run`: once the answers of a burst have stopped for `quiet`
+    seconds, the store gives back its caches and the process its free memory, so a daily
+    question's minute of clicks does not leave the process at its peak size all day."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await store.release_memory(quiet=quiet):
+                release_process_memory()
+        except Exception:  # noqa: BLE001 - memory hygiene must never stop the bot
+            log.exception("releasing memory after a burst failed")

@@ -4,6 +4,7 @@ is waited for (issue 13, sections 4 and 6)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -87,3 +88,30 @@ async def test_a_database_still_starting_is_waited_for_and_a_bad_url_is_not():
         await start_store(never, wait=0.05, interval=0.01)
     with pytest.raises(StoreConfigError):
         open_store(f"postgresql://u:{SECRET}@h:5432/d")
+
+
+async def test_memory_is_released_after_each_burst_and_failures_do_not_stop_the_task(monkeypatch):
+    from bot import runtime
+
+    released = []
+
+    class Store:
+        answers = [True, False, RuntimeError("boom"), True]
+
+        async def release_memory(self, *, quiet: float) -> bool:
+            outcome = self.answers.pop(0) if self.answers else False
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+    monkeypatch.setattr(runtime, "release_process_memory", lambda: released.append(1))
+    task = asyncio.create_task(runtime.release_memory_after_bursts(Store(), every=0.01, quiet=0))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert released == [1, 1]  # the two bursts; the failing check was logged and the task went on
+
+
+def test_release_process_memory_runs_on_this_platform():
+    from bot.runtime import release_process_memory
+
+    release_process_memory()  # gc and, on glibc, malloc_trim: must not raise

@@ -160,6 +160,19 @@ async def test_time_zones_asked_at_once_are_read_together_and_a_setting_meanwhil
     assert await store.get_member_timezone(late) == "Europe/Oslo"
 
 
+async def test_memory_is_released_once_a_burst_of_answers_is_over(store):
+    assert await store.release_memory(quiet=0) is False  # nothing written yet
+    post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
+    await asyncio.gather(*[store.record_answer(answer(post.id, f"user{i}")) for i in range(50)])
+    assert await store.release_memory(quiet=60) is False  # the burst may still be going on
+    assert await store.release_memory(quiet=0) is True
+    assert await store.release_memory(quiet=0) is False  # once per burst
+    # The store works as before afterwards (SQLite re-reads the pages it let go of).
+    await store.record_answer(answer(post.id, "late"))
+    assert await store.answered_count(post.id) == 51
+    assert await store.release_memory(quiet=0) is True
+
+
 async def test_thousand_concurrent_answers_give_thousand_rows(store):
     post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
     outcomes = await asyncio.gather(*[store.record_answer(answer(post.id, f"user{i}")) for i in range(1000)])

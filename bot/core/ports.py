@@ -187,6 +187,11 @@ class Store(Protocol):
     async def aclose(self) -> None:
         """Flush pending writes and close."""
 
+    async def release_memory(self, *, quiet: float) -> bool:
+        """After a burst: True when answers were written since the last call and none in the last
+        `quiet` seconds; the store has then released what it can (SQLite: its connections' page
+        caches), and the caller may release the process's own free memory."""
+
     async def get_member_timezone(self, member: MemberRef) -> str | None: ...
 
     async def set_member_timezone(self, member: MemberRef, tz: str) -> None: ...

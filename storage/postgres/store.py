@@ -171,6 +171,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
         self._tz_reader: asyncio.Task | None = None
         self._tz_epoch = 0
+        self._trimmed_at = 0  # answer batches written when memory was last released
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -197,6 +198,14 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
 
             raise StoreConfigError(BAD_URL.format(what=type(exc).__name__)) from None
         self._answers.start()
+
+    async def release_memory(self, *, quiet: float) -> bool:
+        """Nothing of the store's own to release (the server holds the caches); True once a burst
+        of answers is over, for the process's own memory."""
+        if not self._answers.quiet_since(self._trimmed_at, quiet):
+            return False
+        self._trimmed_at = self._answers.batches
+        return True
 
     async def _connect_writer(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.url, timeout=self._timeout, command_timeout=60,

@@ -107,6 +107,7 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
         self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
         self._tz_reader: asyncio.Task | None = None
         self._tz_epoch = 0
+        self._trimmed_at = 0  # answer batches written when memory was last released
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -123,6 +124,24 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
         self._answers.start()
+
+    async def release_memory(self, *, quiet: float) -> bool:
+        """Once a burst is over: each connection's page cache back to the allocator (PRAGMA
+        shrink_memory; the pages are read again from the file, or the OS cache, when needed)."""
+        if not self._answers.quiet_since(self._trimmed_at, quiet):
+            return False
+        self._trimmed_at = self._answers.batches
+        try:
+            for conn in (self._reader, self._writer):
+                if conn is not None:
+                    await conn.execute("PRAGMA shrink_memory")
+            if self._batch_db is not None and self._batch_thread is not None:
+                db = self._batch_db
+                await asyncio.get_running_loop().run_in_executor(
+                    self._batch_thread, lambda: db.execute("PRAGMA shrink_memory"))
+        except sqlite3.Error as exc:
+            log.warning("could not release SQLite memory: %s", exc)
+        return True
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
