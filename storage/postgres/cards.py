@@ -27,9 +27,10 @@ async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tup
     if not reviews:
         return {}
     keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
-    rows = await conn.fetch(
-        f"SELECT c.platform, c.workspace, c.user_id, c.{CARD_COLS.replace(', ', ', c.')} FROM review_cards c "
-        f"JOIN {_KEYS} USING (platform, workspace, user_id, question_id)",
+    rows = await conn.fetch(  # LATERAL ... LIMIT 1: an index lookup per key (see BY_KEY in store.py)
+        f"SELECT k.platform, k.workspace, k.user_id, c.* FROM {_KEYS} CROSS JOIN LATERAL (SELECT {CARD_COLS} "
+        "FROM review_cards WHERE platform = k.platform AND workspace = k.workspace AND user_id = k.user_id "
+        "AND question_id = k.question_id LIMIT 1) c",
         *[list(col) for col in zip(*keys, strict=True)],
     )
     existing: dict[MemberRef, dict[str, CardState]] = {}
