@@ -92,6 +92,55 @@ async def test_processes_starting_together_migrate_once(postgres_backend):
         await s.aclose()
 
 
+def _scanned(plan: dict) -> tuple[set[str], int]:
+    """The tables read whole (sequential scans) in an EXPLAIN ANALYZE plan, and the rows read and
+    thrown away by filters, over all its nodes."""
+    seq = {plan["Relation Name"]} if plan.get("Node Type") == "Seq Scan" else set()
+    removed = int(plan.get("Rows Removed by Filter", 0)) * int(plan.get("Actual Loops", 1))
+    for child in plan.get("Plans", []):
+        s, r = _scanned(child)
+        seq |= s
+        removed += r
+    return seq, removed
+
+
+async def test_postgres_batch_lookups_stay_index_lookups_on_a_fresh_database(postgres_backend):
+    """A fresh database's tables are analyzed while empty (after the migrations). The answer
+    batch's lookups (stored tokens, streak days, review cards, time zones) must not become scans
+    of the whole table as it grows before autovacuum analyzes it again: they once read every
+    answer of the workspace per member of every batch."""
+    import json as _json
+
+    from storage.postgres import cards as pg_cards
+    from storage.postgres import store as pg_store
+
+    store = postgres_backend.make()
+    await store.start()
+    try:
+        post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
+        for start in range(0, 3000, 500):
+            await asyncio.gather(*[store.record_answer(answer(post.id, f"u{i}", question_id="q1", timezone="UTC"))
+                                   for i in range(start, start + 500)])
+        users = [f"u{i}" for i in range(0, 3000, 15)]  # a batch of 200 members
+        n = len(users)
+        cases = {
+            "tokens": (pg_store.TOKENS_SQL, [[post.id] * n, ["console"] * n, ["T1"] * n, users]),
+            "days": (pg_store.DAYS_SQL, [["console"] * n, ["T1"] * n, users]),
+            "time zones": (pg_store.TIMEZONES_SQL, [["console"] * n, ["T1"] * n, users]),
+            "cards": (pg_cards.CARDS_SQL, [["console"] * n, ["T1"] * n, users, ["q1"] * n]),
+        }
+        async with store._pool.acquire() as conn:  # noqa: SLF001 - the store's own session settings
+            for name, (sql, args) in cases.items():
+                [row] = await conn.fetch(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *args)
+                plan = _json.loads(row[0])[0]["Plan"]
+                seq, removed = _scanned(plan)
+                assert not seq & {"answers", "members", "review_cards"}, (name, seq)
+                assert removed <= n, (name, removed)  # at most a row or so per key, not a table per key
+                assert len(await conn.fetch(sql, *args)) == n, name
+    finally:
+        await store.aclose()
+
+
 async def test_daily_claim_is_unique_per_channel_and_date(store):
     a, created_a = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
     b, created_b = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q2", created_at=2.0)

@@ -11,6 +11,12 @@ from bot.core.review import CardState, schedule_many
 from storage.sqlite.cards import CARD_COLS, Moved, answer_reviews, card_params, card_row
 
 _KEYS = "unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(platform, workspace, user_id, question_id)"
+# LATERAL ... LIMIT 1: an index lookup per key whatever the statistics say (BY_KEY in store.py).
+CARDS_SQL = (
+    f"SELECT k.platform, k.workspace, k.user_id, c.* FROM {_KEYS} CROSS JOIN LATERAL (SELECT {CARD_COLS} "
+    "FROM review_cards WHERE platform = k.platform AND workspace = k.workspace AND user_id = k.user_id "
+    "AND question_id = k.question_id LIMIT 1) c"
+)
 _UPSERT = (
     f"INSERT INTO review_cards (platform, workspace, user_id, {CARD_COLS}) SELECT * FROM unnest("
     "$1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::float8[], $8::float8[], "
@@ -27,10 +33,8 @@ async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tup
     if not reviews:
         return {}
     keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
-    rows = await conn.fetch(  # LATERAL ... LIMIT 1: an index lookup per key (see BY_KEY in store.py)
-        f"SELECT k.platform, k.workspace, k.user_id, c.* FROM {_KEYS} CROSS JOIN LATERAL (SELECT {CARD_COLS} "
-        "FROM review_cards WHERE platform = k.platform AND workspace = k.workspace AND user_id = k.user_id "
-        "AND question_id = k.question_id LIMIT 1) c",
+    rows = await conn.fetch(
+        CARDS_SQL,
         *[list(col) for col in zip(*keys, strict=True)],
     )
     existing: dict[MemberRef, dict[str, CardState]] = {}

@@ -103,6 +103,23 @@ T = TypeVar("T")
 # database's planner (tables analyzed while empty) chose a sequential scan of the whole table for
 # every batch - 112 ms for a 40-answer batch's streak days at 11,000 answers, growing with the table.
 BY_KEY = "LIMIT 1"
+TIMEZONES_SQL = (
+    "SELECT k.pl, k.ws, k.u, m.timezone FROM unnest($1::text[], $2::text[], $3::text[]) AS k (pl, ws, u) "
+    "CROSS JOIN LATERAL (SELECT timezone FROM members WHERE platform = k.pl AND workspace = k.ws "
+    f"AND user_id = k.u {BY_KEY}) m"
+)
+TOKENS_SQL = (
+    "SELECT k.post_id, k.platform, k.workspace, k.user_id, a.token, a.choice "
+    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS k(post_id, platform, workspace, user_id) "
+    "CROSS JOIN LATERAL (SELECT token, choice FROM answers WHERE post_id = k.post_id "
+    f"AND platform = k.platform AND workspace = k.workspace AND user_id = k.user_id {BY_KEY}) a"
+)
+DAYS_SQL = (  # DISTINCT keeps the subquery a subquery (no LIMIT: a member has many days)
+    "SELECT m.platform, m.workspace, m.user_id, d.local_day "
+    "FROM unnest($1::text[], $2::text[], $3::text[]) AS m(platform, workspace, user_id) "
+    "CROSS JOIN LATERAL (SELECT DISTINCT local_day FROM answers WHERE platform = m.platform "
+    "AND workspace = m.workspace AND user_id = m.user_id) d"
+)
 SERVER_SETTINGS = {
     # An answer is acknowledged only once its commit is flushed, whatever the server default.
     "synchronous_commit": "on",
@@ -316,9 +333,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         listed = list(wanted)
         try:
             rows = await self._fetch(
-                "SELECT k.pl, k.ws, k.u, m.timezone FROM unnest($1::text[], $2::text[], $3::text[]) AS k (pl, ws, u) "
-                "CROSS JOIN LATERAL (SELECT timezone FROM members WHERE platform = k.pl AND workspace = k.ws "
-                f"AND user_id = k.u {BY_KEY}) m",
+                TIMEZONES_SQL,
                 [m.platform for m in listed], [m.workspace for m in listed], [m.user for m in listed],
             )
         except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
@@ -538,10 +553,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
                     *[list(c) for c in columns],
                 )
                 rows = await conn.fetch(
-                    "SELECT k.post_id, k.platform, k.workspace, k.user_id, a.token, a.choice "
-                    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS k(post_id, platform, workspace, user_id) "
-                    "CROSS JOIN LATERAL (SELECT token, choice FROM answers WHERE post_id = k.post_id "
-                    f"AND platform = k.platform AND workspace = k.workspace AND user_id = k.user_id {BY_KEY}) a",
+                    TOKENS_SQL,
                     *[list(c) for c in columns[:4]],
                 )
                 stored = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
@@ -599,10 +611,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
     async def _days_of(self, conn: asyncpg.Connection, members: set[MemberRef]) -> dict[MemberRef, tuple[str, ...]]:
         listed = list(members)
         rows = await conn.fetch(
-            "SELECT m.platform, m.workspace, m.user_id, d.local_day "
-            "FROM unnest($1::text[], $2::text[], $3::text[]) AS m(platform, workspace, user_id) "
-            "CROSS JOIN LATERAL (SELECT DISTINCT local_day FROM answers WHERE platform = m.platform "
-            "AND workspace = m.workspace AND user_id = m.user_id) d",
+            DAYS_SQL,
             [m.platform for m in listed], [m.workspace for m in listed], [m.user for m in listed],
         )
         found: dict[MemberRef, list[str]] = {}
