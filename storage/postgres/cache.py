@@ -30,5 +30,10 @@ class ReadCache:
             self._data.clear()
         self._data[key] = (time.monotonic() + self._seconds, value)
 
+    def purge(self) -> None:
+        """Forget the expired entries (a burst leaves thousands behind)."""
+        now = time.monotonic()
+        self._data = {key: hit for key, hit in self._data.items() if hit[0] >= now}
+
     def drop(self, key: tuple) -> None:
         self._data.pop(key, None)

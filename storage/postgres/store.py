@@ -227,6 +227,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         if not self._answers.quiet_since(self._trimmed_at, quiet):
             return False
         self._trimmed_at = self._answers.batches
+        self._cache.purge()
         return True
 
     async def _connect_writer(self) -> asyncpg.Connection:

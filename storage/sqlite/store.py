@@ -131,6 +131,8 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
         if not self._answers.quiet_since(self._trimmed_at, quiet):
             return False
         self._trimmed_at = self._answers.batches
+        now = time.monotonic()  # the burst's read-cache entries (time zones, posts) have expired
+        self._cache = {key: hit for key, hit in self._cache.items() if hit[0] >= now}
         try:
             for conn in (self._reader, self._writer):
                 if conn is not None:
