@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 from bot.core.ports import AnswerIn, AnswerOutcome, StoreError
 
@@ -129,3 +130,48 @@ class GroupCommit:
             if not fut.done():
                 fut.set_result(outcome)
             self._queue.task_done()
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Coalesced(Generic[K, V]):
+    """Reads of one kind asked in the same turn of the event loop become one read of them all
+    (`read_many`, keys -> found values): a burst of clicks asks every member's time zone at once.
+    What is found (None where nothing is) goes to `remember`, unless a write bumped `epoch`
+    while the read was under way: its value would be older than the write's."""
+
+    def __init__(self, read_many: Callable[[list[K]], Awaitable[dict[K, V]]], *,
+                 remember: Callable[[K, V | None], None]) -> None:
+        self._read_many, self._remember = read_many, remember
+        self._wanted: dict[K, asyncio.Future] = {}
+        self._reader: asyncio.Task | None = None
+        self.epoch = 0
+
+    async def get(self, key: K) -> V | None:
+        wanted = self._wanted.get(key)
+        if wanted is None:
+            wanted = self._wanted[key] = asyncio.get_running_loop().create_future()
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read())
+        return await asyncio.shield(wanted)
+
+    async def _read(self) -> None:
+        await asyncio.sleep(0)  # let every caller of this loop turn join the read
+        wanted, self._wanted = self._wanted, {}
+        self._reader = None
+        epoch = self.epoch
+        try:
+            found = await self._read_many(list(wanted))
+        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
+            for fut in wanted.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            return
+        for key, fut in wanted.items():
+            if epoch == self.epoch:
+                self._remember(key, found.get(key))
+            if not fut.done():
+                fut.set_result(found.get(key))

@@ -5,6 +5,7 @@ an idle connection, one that never answers or answers garbage, and HTTPS with a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 
@@ -66,18 +67,28 @@ class RawServer:
             writer.close()
 
 
+@contextlib.asynccontextmanager
+async def client(**options):
+    hooks = HookClient(**options)
+    try:
+        yield hooks
+    finally:
+        await hooks.aclose()
+
+
+def url(server: RawServer, path: str = "/a") -> str:
+    return f"http://127.0.0.1:{server.port}{path}"
+
+
 def ok(body: bytes = b"ok", extra: bytes = b"") -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
 
 
 async def test_a_kept_alive_connection_carries_many_replies():
     async with RawServer(lambda n: ok(b"ok%d" % n)) as server:
-        hooks = HookClient()
-        try:
-            replies = [await hooks.post_json(f"http://127.0.0.1:{server.port}/actions/T1/{n}?x=1", b'{"n": %d}' % n)
+        async with client() as hooks:
+            replies = [await hooks.post_json(url(server, f"/actions/T1/{n}?x=1"), b'{"n": %d}' % n)
                        for n in range(3)]
-        finally:
-            await hooks.aclose()
     assert [(r.status, r.body) for r in replies] == [(200, b"ok1"), (200, b"ok2"), (200, b"ok3")]
     assert server.connections == 1
     head, body = server.requests[2]
@@ -89,47 +100,35 @@ async def test_a_kept_alive_connection_carries_many_replies():
 async def test_chunked_and_close_delimited_answers():
     chunked = b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nno_te\r\n4;x=y\r\nxt!!\r\n0\r\n\r\n"
     async with RawServer(lambda n: chunked) as server:
-        hooks = HookClient()
-        try:
-            first = await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-            second = await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-        finally:
-            await hooks.aclose()
+        async with client() as hooks:
+            first = await hooks.post_json(url(server), b"{}")
+            second = await hooks.post_json(url(server), b"{}")
     assert (first.status, first.body) == (404, b"no_text!!") == (second.status, second.body)
     assert server.connections == 1
     async with RawServer(lambda n: b"HTTP/1.0 500 Oops\r\n\r\nplain text error", close_after=True) as server:
-        hooks = HookClient()
-        try:
-            reply = await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-            again = await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-        finally:
-            await hooks.aclose()
+        async with client() as hooks:
+            reply = await hooks.post_json(url(server), b"{}")
+            again = await hooks.post_json(url(server), b"{}")
     assert (reply.status, reply.body) == (500, b"plain text error") == (again.status, again.body)
     assert server.connections == 2  # not reused: the body ended with the connection
 
 
 async def test_connection_close_is_not_reused():
     async with RawServer(lambda n: ok(extra=b"Connection: close\r\n"), close_after=True) as server:
-        hooks = HookClient()
-        try:
+        async with client() as hooks:
             for _ in range(3):
-                assert (await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")).status == 200
-        finally:
-            await hooks.aclose()
+                assert (await hooks.post_json(url(server), b"{}")).status == 200
     assert server.connections == 3 and len(server.requests) == 3
 
 
 async def test_an_idle_connection_the_server_dropped_is_replaced_and_the_reply_sent_once():
     async with RawServer(lambda n: ok()) as server:
-        hooks = HookClient()
-        try:
-            await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
+        async with client() as hooks:
+            await hooks.post_json(url(server), b"{}")
             for w in server.writers:  # the server's idle timeout
                 w.close()
             await asyncio.sleep(0.05)
-            reply = await hooks.post_json(f"http://127.0.0.1:{server.port}/b", b"{}")
-        finally:
-            await hooks.aclose()
+            reply = await hooks.post_json(url(server, "/b"), b"{}")
     assert reply.status == 200
     assert [head.split(b" ")[1] for head, _ in server.requests] == [b"/a", b"/b"]
     assert server.connections == 2
@@ -139,12 +138,9 @@ async def test_a_kept_alive_connection_closed_as_the_request_arrives_is_retried_
     # The keep-alive race: the server closed the idle connection just as the request went out,
     # without reading it; the client cannot tell before it writes, so it sends again, once.
     async with RawServer(lambda n: None if n == 2 else ok(b"ok%d" % n)) as server:
-        hooks = HookClient()
-        try:
-            await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-            reply = await hooks.post_json(f"http://127.0.0.1:{server.port}/b", b"{}")
-        finally:
-            await hooks.aclose()
+        async with client() as hooks:
+            await hooks.post_json(url(server), b"{}")
+            reply = await hooks.post_json(url(server, "/b"), b"{}")
     assert (reply.status, reply.body) == (200, b"ok3")
     assert [head.split(b" ")[1] for head, _ in server.requests] == [b"/a", b"/b", b"/b"]
     assert server.connections == 2
@@ -152,12 +148,9 @@ async def test_a_kept_alive_connection_closed_as_the_request_arrives_is_retried_
 
 async def test_a_server_that_drops_a_request_on_a_new_connection_is_an_error_not_a_retry():
     async with RawServer(lambda n: None) as server:
-        hooks = HookClient()
-        try:
+        async with client() as hooks:
             with pytest.raises(ConnectionError):
-                await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-        finally:
-            await hooks.aclose()
+                await hooks.post_json(url(server), b"{}")
     assert len(server.requests) == 1
 
 
@@ -171,24 +164,18 @@ async def test_silence_times_out_and_garbage_is_a_value_error():
         started = loop.time()
         try:
             with pytest.raises(TimeoutError):
-                await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
+                await hooks.post_json(url(server), b"{}")
         finally:
             await hooks.aclose()
         assert loop.time() - started < 2
     async with RawServer(lambda n: b"SSH-2.0-OpenSSH\r\n\r\n") as server:
-        hooks = HookClient()
-        try:
+        async with client() as hooks:
             with pytest.raises(ValueError):
-                await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-        finally:
-            await hooks.aclose()
+                await hooks.post_json(url(server), b"{}")
     async with RawServer(lambda n: b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", close_after=True) as server:
-        hooks = HookClient()
-        try:
+        async with client() as hooks:
             with pytest.raises(ConnectionError):
-                await hooks.post_json(f"http://127.0.0.1:{server.port}/a", b"{}")
-        finally:
-            await hooks.aclose()
+                await hooks.post_json(url(server), b"{}")
     with pytest.raises(ValueError):
         await HookClient().post_json("ftp://example.com/x", b"{}")
 
@@ -199,12 +186,9 @@ async def test_at_most_the_given_connections_at_once():
         return ok()
 
     async with RawServer(slow) as server:
-        hooks = HookClient(connections=3)
-        try:
-            replies = await asyncio.gather(*[hooks.post_json(f"http://127.0.0.1:{server.port}/{i}", b"{}")
+        async with client(connections=3) as hooks:
+            replies = await asyncio.gather(*[hooks.post_json(url(server, f"/{i}"), b"{}")
                                              for i in range(12)])
-        finally:
-            await hooks.aclose()
     assert all(r.status == 200 for r in replies)
     assert server.max_in_flight == 3 and server.connections == 3
 
@@ -216,16 +200,10 @@ async def test_https_with_the_servers_certificate_checked():
     client_ctx = ssl.create_default_context()
     ca.configure_trust(client_ctx)
     async with RawServer(lambda n: ok(b"secure"), ssl_context=server_ctx) as server:
-        hooks = HookClient(ssl_context=client_ctx)
-        try:
+        async with client(ssl_context=client_ctx) as hooks:
             replies = [await hooks.post_json(f"https://localhost:{server.port}/actions/1", b"{}") for _ in range(2)]
-        finally:
-            await hooks.aclose()
         assert [r.body for r in replies] == [b"secure", b"secure"] and server.connections == 1
         # A client that does not trust the test CA refuses the server.
-        stranger = HookClient()
-        try:
+        async with client() as stranger:
             with pytest.raises(ssl.SSLCertVerificationError):
                 await stranger.post_json(f"https://localhost:{server.port}/actions/1", b"{}")
-        finally:
-            await stranger.aclose()

@@ -37,7 +37,7 @@ from bot.core.ports import (
     StoreError,
     Subscription,
 )
-from storage.batching import GroupCommit, Item
+from storage.batching import Coalesced, GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.postgres.cache import MISSING, ReadCache
 from storage.postgres.cards import PostgresCards, move_answer_cards
@@ -190,9 +190,8 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         self._writer: _Writer | None = None  # the answer batches' thread and connection
         self._answers = GroupCommit(self._write_batch, batch=BATCH, name="postgres-answer-writer")
         self._cache = ReadCache()
-        self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
-        self._tz_reader: asyncio.Task | None = None
-        self._tz_epoch = 0
+        self._timezones: Coalesced[MemberRef, str] = Coalesced(
+            self._read_timezones, remember=lambda m, tz: self._cache.put(("tz", m), tz))
         self._trimmed_at = 0  # answer batches written when memory was last released
 
     # ----- life cycle ---------------------------------------------------------------------
@@ -318,37 +317,13 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         cached = self._cache.get(("tz", member))
         if cached is not MISSING:
             return cached  # type: ignore[return-value]
-        # Members asking in the same moment (a burst of clicks) share one query and one connection.
-        wanted = self._tz_wanted.get(member)
-        if wanted is None:
-            wanted = self._tz_wanted[member] = asyncio.get_running_loop().create_future()
-            if self._tz_reader is None:
-                self._tz_reader = asyncio.create_task(self._read_timezones(), name="postgres-timezone-reader")
-        return await asyncio.shield(wanted)
+        return await self._timezones.get(member)  # a burst's members share one query and one connection
 
-    async def _read_timezones(self) -> None:
-        await asyncio.sleep(0)  # let every caller of this loop turn join the query
-        wanted, self._tz_wanted = self._tz_wanted, {}
-        self._tz_reader = None
-        epoch = self._tz_epoch  # a time zone set meanwhile must not be overwritten by this read
-        listed = list(wanted)
-        try:
-            rows = await self._fetch(
-                TIMEZONES_SQL,
-                [m.platform for m in listed], [m.workspace for m in listed], [m.user for m in listed],
-            )
-        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
-            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
-            for fut in wanted.values():
-                if not fut.done():
-                    fut.set_exception(err)
-            return
-        found = {MemberRef(r[0], r[1], r[2]): r[3] for r in rows}
-        for member, fut in wanted.items():
-            if epoch == self._tz_epoch:
-                self._cache.put(("tz", member), found.get(member))
-            if not fut.done():
-                fut.set_result(found.get(member))
+    async def _read_timezones(self, members: list[MemberRef]) -> dict[MemberRef, str]:
+        rows = await self._fetch(
+            TIMEZONES_SQL, [m.platform for m in members], [m.workspace for m in members], [m.user for m in members],
+        )
+        return {MemberRef(r[0], r[1], r[2]): r[3] for r in rows}
 
     async def set_member_timezone(self, member: MemberRef, tz: str) -> None:
         await self._execute(
@@ -356,7 +331,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
             "ON CONFLICT (platform, workspace, user_id) DO UPDATE SET timezone=excluded.timezone, updated_at=excluded.updated_at",
             member.platform, member.workspace, member.user, tz, time.time(),
         )
-        self._tz_epoch += 1
+        self._timezones.epoch += 1
         self._cache.drop(("tz", member))
 
     async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
@@ -575,7 +550,7 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
             raise StoreError(f"PostgreSQL: {exc}") from exc
         for a, _, _ in batch:
             if a.timezone:  # adopted in the batch: a cached "no time zone" is stale
-                self._tz_epoch += 1  # a read of the time zones under way must not cache the old one
+                self._timezones.epoch += 1  # a read of the time zones under way must not cache the old one
                 self._cache.drop(("tz", a.member))
         outcomes = []
         for a, token, _ in batch:

@@ -32,7 +32,7 @@ import aiosqlite
 from bot.core.boards import board_deltas
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, AnswerOutcome, AppInstallation, Post, Ranked, StoreError, Subscription
-from storage.batching import GroupCommit, Item
+from storage.batching import Coalesced, GroupCommit, Item
 from storage.migrate import load_migrations
 from storage.sqlite.cards import Moved, SQLiteCards, answer_reviews, move_cards_sync
 from storage.sqlite.daily import SQLiteDaily
@@ -104,9 +104,8 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
         )
         self._batch_thread: ThreadPoolExecutor | None = None
         self._batch_db: sqlite3.Connection | None = None
-        self._tz_wanted: dict[MemberRef, asyncio.Future] = {}
-        self._tz_reader: asyncio.Task | None = None
-        self._tz_epoch = 0
+        self._timezones: Coalesced[MemberRef, str] = Coalesced(
+            self._read_timezones, remember=lambda m, tz: self._remember(("tz", m), tz))
         self._trimmed_at = 0  # answer batches written when memory was last released
 
     # ----- life cycle ---------------------------------------------------------------------
@@ -251,42 +250,20 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
         cached = self._cached(key)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
-        # Members asking in the same moment (a burst of clicks) share one query.
-        wanted = self._tz_wanted.get(member)
-        if wanted is None:
-            wanted = self._tz_wanted[member] = asyncio.get_running_loop().create_future()
-            if self._tz_reader is None:
-                self._tz_reader = asyncio.create_task(self._read_timezones(), name="sqlite-timezone-reader")
-        return await asyncio.shield(wanted)
+        return await self._timezones.get(member)  # a burst's members share one query
 
-    async def _read_timezones(self) -> None:
-        await asyncio.sleep(0)  # let every caller of this loop turn join the query
-        wanted, self._tz_wanted = self._tz_wanted, {}
-        self._tz_reader = None
-        epoch = self._tz_epoch  # a time zone set meanwhile must not be overwritten by this read
-        listed = list(wanted)
-        try:
-            found: dict[MemberRef, str] = {}
-            for i in range(0, len(listed), 300):
-                chunk = listed[i : i + 300]
-                values = ",".join("(?, ?, ?)" for _ in chunk)
-                rows = await self._fetchall(
-                    f"WITH k (pl, ws, u) AS (VALUES {values}) SELECT m.platform, m.workspace, m.user_id, m.timezone "
-                    "FROM k CROSS JOIN members m ON m.platform=k.pl AND m.workspace=k.ws AND m.user_id=k.u",
-                    tuple(x for m in chunk for x in (m.platform, m.workspace, m.user)),
-                )
-                found.update({MemberRef(r[0], r[1], r[2]): r[3] for r in rows})
-        except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
-            err = exc if isinstance(exc, StoreError) else StoreError(str(exc))
-            for fut in wanted.values():
-                if not fut.done():
-                    fut.set_exception(err)
-            return
-        for member, fut in wanted.items():
-            if epoch == self._tz_epoch:
-                self._remember(("tz", member), found.get(member))
-            if not fut.done():
-                fut.set_result(found.get(member))
+    async def _read_timezones(self, members: list[MemberRef]) -> dict[MemberRef, str]:
+        found: dict[MemberRef, str] = {}
+        for i in range(0, len(members), 300):
+            chunk = members[i : i + 300]
+            values = ",".join("(?, ?, ?)" for _ in chunk)
+            rows = await self._fetchall(
+                f"WITH k (pl, ws, u) AS (VALUES {values}) SELECT m.platform, m.workspace, m.user_id, m.timezone "
+                "FROM k CROSS JOIN members m ON m.platform=k.pl AND m.workspace=k.ws AND m.user_id=k.u",
+                tuple(x for m in chunk for x in (m.platform, m.workspace, m.user)),
+            )
+            found.update({MemberRef(r[0], r[1], r[2]): r[3] for r in rows})
+        return found
 
     async def set_member_timezone(self, member: MemberRef, tz: str) -> None:
         await self._write(
@@ -294,7 +271,7 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
             "ON CONFLICT (platform, workspace, user_id) DO UPDATE SET timezone=excluded.timezone, updated_at=excluded.updated_at",
             (member.platform, member.workspace, member.user, tz, time.time()),
         )
-        self._tz_epoch += 1
+        self._timezones.epoch += 1
         self._forget(("tz", member))
 
     async def get_subscription(self, channel: ChannelRef) -> Subscription | None:
@@ -485,7 +462,7 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
             raise StoreError(str(exc)) from exc
         for a, _ in pairs:
             if a.timezone:  # adopted in the batch: the cached "no time zone" is stale
-                self._tz_epoch += 1
+                self._timezones.epoch += 1
                 self._forget(("tz", a.member))
         outcomes = []
         for a, token in pairs:

@@ -6,7 +6,8 @@ store cannot take the answer in time the member is told so in the same interacti
 are acknowledged at once and answered after. Bolt runs with process_before_response, so the ack
 goes out when a handler returns; the work after it runs in tasks bounded by a semaphore, and the
 requests themselves are bounded before their body is read (inbound.Gate): past the bounds Slack
-sees slower acknowledgements, never lost work. Replies use one pooled HTTP session.
+sees slower acknowledgements, never lost work. Replies go over kept-alive connections (hooks.py),
+Web API calls over one pooled session; an answer click in HTTP mode skips Bolt's dispatch.
 Socket Mode (connect_async, plus a watchdog) and HTTP mode (an aiohttp runner) both run in the
 caller's event loop, next to Discord and the scheduler. Also the Poster port for scheduled posts.
 """

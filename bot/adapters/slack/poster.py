@@ -64,7 +64,7 @@ def web_client(
 
 
 def api_session(*, connections: int = 100) -> aiohttp.ClientSession:
-    """The one pooled session for Web API calls and response_url replies: kept-alive connections,
+    """The one pooled session for Web API calls (response_url replies: hooks.HookClient): kept-alive connections,
     at most `connections` at once, and WEB_API_TIMEOUT on every request."""
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT),
