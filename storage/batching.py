@@ -40,8 +40,9 @@ class GroupCommit:
         self._name = name
         self._queue: asyncio.Queue[Item] | None = None
         self._task: asyncio.Task | None = None
-        self.batches = 0  # batches written so far
-        self.last_batch = 0.0  # when the last one was (the event loop's clock)
+        self._batches = 0  # batches written so far
+        self._reported = 0  # batches written when burst_over last said True
+        self._last_batch = 0.0  # when the last one was (the event loop's clock)
 
     def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -99,14 +100,18 @@ class GroupCommit:
                       len(batch) - len(kept), self._max_wait)
         return kept
 
-    def quiet_since(self, batches: int, quiet: float) -> bool:
-        """True when batches were written since `batches` was read and none in the last `quiet` s."""
-        return self.batches > batches and asyncio.get_running_loop().time() - self.last_batch >= quiet
+    def burst_over(self, quiet: float) -> bool:
+        """True, once per burst, when batches were written since the last True and none in the
+        last `quiet` seconds."""
+        if self._batches == self._reported or asyncio.get_running_loop().time() - self._last_batch < quiet:
+            return False
+        self._reported = self._batches
+        return True
 
     async def _settle(self, batch: list[Item]) -> None:
         assert self._queue is not None
-        self.batches += 1
-        self.last_batch = asyncio.get_running_loop().time()
+        self._batches += 1
+        self._last_batch = asyncio.get_running_loop().time()
         try:
             outcomes = await self._write_batch(batch)
         except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure

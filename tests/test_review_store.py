@@ -94,14 +94,12 @@ async def test_reminder_is_claimed_once_per_day(store):
 async def test_a_failing_card_write_stores_no_answer(store, monkeypatch):
     """The card and the answer share one transaction: when the card cannot be written the answer
     is rolled back too, so the member is told 'not recorded' and nothing is half-written."""
-    import storage.postgres.cards as pg_cards
     import storage.sqlite.cards as sq_cards
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk gone while writing the card")
 
-    monkeypatch.setattr(sq_cards, "schedule_many", broken)
-    monkeypatch.setattr(pg_cards, "schedule_many", broken)
+    monkeypatch.setattr(sq_cards, "schedule_many", broken)  # both stores move cards through moved_cards
     post = await store.create_quiz(channel=CH, question_id="q1", created_at=T0)
     with pytest.raises(StoreError):
         await store.record_answer(answer(post.id, "u1", correct=True, qid="q1"))

@@ -7,11 +7,11 @@ import asyncpg
 
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, Attempt, Reminder
-from bot.core.review import CardState, schedule_many
-from storage.sqlite.cards import CARD_COLS, Moved, answer_reviews, card_params, card_row
+from bot.core.review import CardState
+from storage.sqlite.cards import CARD_COLS, Moved, answer_reviews, card_row, moved_cards
 
 _KEYS = "unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(platform, workspace, user_id, question_id)"
-# LATERAL ... LIMIT 1: an index lookup per key whatever the statistics say (BY_KEY in store.py).
+# LATERAL ... LIMIT 1: an index lookup per key whatever the statistics say (see TOKENS_SQL in store.py).
 CARDS_SQL = (
     f"SELECT k.platform, k.workspace, k.user_id, c.* FROM {_KEYS} CROSS JOIN LATERAL (SELECT {CARD_COLS} "
     "FROM review_cards WHERE platform = k.platform AND workspace = k.workspace AND user_id = k.user_id "
@@ -37,13 +37,7 @@ async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tup
         CARDS_SQL,
         *[list(col) for col in zip(*keys, strict=True)],
     )
-    existing: dict[MemberRef, dict[str, CardState]] = {}
-    for r in rows:
-        existing.setdefault(MemberRef(r[0], r[1], r[2]), {})[r[3]] = card_row(tuple(r)[3:])
-    moved: Moved = {}
-    for member, items in reviews.items():
-        moved.update({(member, q): c for q, c in schedule_many(existing.get(member, {}), items).items()})
-    out = [card_params(m, c) for (m, _), c in moved.items()]
+    moved, out = moved_cards(reviews, rows)
     await conn.execute(_UPSERT, *[list(col) for col in zip(*out, strict=True)])
     return moved
 

@@ -99,22 +99,21 @@ def _sub(row) -> Subscription:
 
 T = TypeVar("T")
 # A batch's rows are looked up key by key through a LATERAL subquery that cannot be flattened into
-# a join (LIMIT): an index lookup per key whatever the statistics say. As a join, a fresh
-# database's planner (tables analyzed while empty) chose a sequential scan of the whole table for
-# every batch - 112 ms for a 40-answer batch's streak days at 11,000 answers, growing with the table.
-BY_KEY = "LIMIT 1"
+# a join (LIMIT 1, or DISTINCT): an index lookup per key whatever the statistics say. As a join, a
+# fresh database's planner (tables analyzed while empty) chose a sequential scan of the whole table
+# for every batch - 112 ms for a 40-answer batch's streak days at 11,000 answers, growing with the table.
 TIMEZONES_SQL = (
     "SELECT k.pl, k.ws, k.u, m.timezone FROM unnest($1::text[], $2::text[], $3::text[]) AS k (pl, ws, u) "
     "CROSS JOIN LATERAL (SELECT timezone FROM members WHERE platform = k.pl AND workspace = k.ws "
-    f"AND user_id = k.u {BY_KEY}) m"
+    "AND user_id = k.u LIMIT 1) m"
 )
 TOKENS_SQL = (
     "SELECT k.post_id, k.platform, k.workspace, k.user_id, a.token, a.choice "
     "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS k(post_id, platform, workspace, user_id) "
     "CROSS JOIN LATERAL (SELECT token, choice FROM answers WHERE post_id = k.post_id "
-    f"AND platform = k.platform AND workspace = k.workspace AND user_id = k.user_id {BY_KEY}) a"
+    "AND platform = k.platform AND workspace = k.workspace AND user_id = k.user_id LIMIT 1) a"
 )
-DAYS_SQL = (  # DISTINCT keeps the subquery a subquery (no LIMIT: a member has many days)
+DAYS_SQL = (
     "SELECT m.platform, m.workspace, m.user_id, d.local_day "
     "FROM unnest($1::text[], $2::text[], $3::text[]) AS m(platform, workspace, user_id) "
     "CROSS JOIN LATERAL (SELECT DISTINCT local_day FROM answers WHERE platform = m.platform "
@@ -192,7 +191,6 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
         self._cache = ReadCache()
         self._timezones: Coalesced[MemberRef, str] = Coalesced(
             self._read_timezones, remember=lambda m, tz: self._cache.put(("tz", m), tz))
-        self._trimmed_at = 0  # answer batches written when memory was last released
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -223,9 +221,8 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
     async def release_memory(self, *, quiet: float) -> bool:
         """Nothing of the store's own to release (the server holds the caches); True once a burst
         of answers is over, for the process's own memory."""
-        if not self._answers.quiet_since(self._trimmed_at, quiet):
+        if not self._answers.burst_over(quiet):
             return False
-        self._trimmed_at = self._answers.batches
         self._cache.purge()
         return True
 

@@ -36,24 +36,39 @@ def card_params(member: MemberRef, c: CardState) -> tuple:
             c.difficulty, c.due, c.last_review, c.reps, c.lapses, int(c.last_correct))
 
 
-def _card_reads(member: MemberRef, reviews: list[tuple[str, bool, float]]) -> list[tuple[str, tuple]]:
-    qids = sorted({q for q, _, _ in reviews})
+Moved = dict[tuple[MemberRef, str], CardState]
+_CARD_READ = (
+    "WITH k (pl, ws, u, q) AS (VALUES {values}) SELECT c.platform, c.workspace, c.user_id, "
+    + ", ".join(f"c.{col.strip()}" for col in CARD_COLS.split(","))
+    # A join from the VALUES (SQLite plans "IN (VALUES ...)" as a scan).
+    + " FROM k CROSS JOIN review_cards c ON c.platform=k.pl AND c.workspace=k.ws AND c.user_id=k.u AND c.question_id=k.q"
+)
+
+
+def _card_reads(reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> list[tuple[str, tuple]]:
+    """The statements that read the cards the reviews move, 200 keys each: rows of (platform,
+    workspace, user, card columns...)."""
+    keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
     out = []
-    for i in range(0, len(qids), 400):
-        chunk = qids[i : i + 400]
-        out.append((
-            f"SELECT {CARD_COLS} FROM review_cards WHERE platform=? AND workspace=? AND user_id=? "
-            f"AND question_id IN ({','.join('?' for _ in chunk)})",
-            (member.platform, member.workspace, member.user, *chunk),
-        ))
+    for i in range(0, len(keys), 200):
+        chunk = keys[i : i + 200]
+        out.append((_CARD_READ.format(values=",".join("(?, ?, ?, ?)" for _ in chunk)),
+                    tuple(x for k in chunk for x in k)))
     return out
 
 
-def _card_writes(member: MemberRef, rows: list, reviews: list[tuple[str, bool, float]]) -> dict[str, CardState]:
-    return schedule_many({r[0]: card_row(r) for r in rows}, reviews)
+def moved_cards(reviews: dict[MemberRef, list[tuple[str, bool, float]]], rows: list) -> tuple[Moved, list[tuple]]:
+    """The cards after the reviews, from the stored ones as rows of (platform, workspace, user,
+    card columns...), and the upsert's parameters for them. Both stores."""
+    found: defaultdict[MemberRef, dict[str, CardState]] = defaultdict(dict)
+    for r in rows:
+        card = card_row(tuple(r)[3:])
+        found[MemberRef(r[0], r[1], r[2])][card.question_id] = card
+    moved: Moved = {}
+    for member, items in reviews.items():
+        moved.update({(member, q): c for q, c in schedule_many(found.get(member, {}), items).items()})
+    return moved, [card_params(m, c) for (m, _), c in moved.items()]
 
-
-Moved = dict[tuple[MemberRef, str], CardState]
 
 
 def move_cards_sync(db: sqlite3.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> Moved:
@@ -61,26 +76,8 @@ def move_cards_sync(db: sqlite3.Connection, reviews: dict[MemberRef, list[tuple[
     (question, correct, at) reviews in order; returns the cards as they are now. One read for the
     whole batch's cards and one write: a burst's batch of hundreds of members costs two statements
     (each statement hands the GIL to the event loop and waits to get it back)."""
-    keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
-    rows: defaultdict[MemberRef, list] = defaultdict(list)
-    for i in range(0, len(keys), 200):
-        chunk = keys[i : i + 200]
-        values = ",".join("(?, ?, ?, ?)" for _ in chunk)
-        # A join from the VALUES (SQLite plans "IN (VALUES ...)" as a scan).
-        for r in db.execute(
-            f"WITH k (pl, ws, u, q) AS (VALUES {values}) SELECT c.platform, c.workspace, c.user_id, "
-            + ", ".join(f"c.{col.strip()}" for col in CARD_COLS.split(","))
-            + " FROM k CROSS JOIN review_cards c ON c.platform=k.pl AND c.workspace=k.ws AND c.user_id=k.u "
-            "AND c.question_id=k.q",
-            tuple(x for k in chunk for x in k),
-        ):
-            rows[MemberRef(r[0], r[1], r[2])].append(r[3:])
-    moved: Moved = {}
-    params = []
-    for member, items in reviews.items():
-        changed = _card_writes(member, rows.get(member, []), items)
-        params += [card_params(member, c) for c in changed.values()]
-        moved.update({(member, q): c for q, c in changed.items()})
+    rows = [r for sql, params in _card_reads(reviews) for r in db.execute(sql, params)]
+    moved, params = moved_cards(reviews, rows)
     db.executemany(_UPSERT, params)
     return moved
 
@@ -88,10 +85,9 @@ def move_cards_sync(db: sqlite3.Connection, reviews: dict[MemberRef, list[tuple[
 async def move_cards_async(db, member: MemberRef, reviews: list[tuple[str, bool, float]]) -> None:
     """The same on the store's aiosqlite writer connection, inside its transaction (`_tx()`)."""
     rows = []
-    for sql, params in _card_reads(member, reviews):
+    for sql, params in _card_reads({member: reviews}):
         rows += await (await db.execute(sql, params)).fetchall()
-    changed = _card_writes(member, rows, reviews)
-    await db.executemany(_UPSERT, [card_params(member, c) for c in changed.values()])
+    await db.executemany(_UPSERT, moved_cards({member: reviews}, rows)[1])
 
 
 def answer_reviews(answers: list[AnswerIn]) -> dict[MemberRef, list[tuple[str, bool, float]]]:

@@ -106,7 +106,6 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
         self._batch_db: sqlite3.Connection | None = None
         self._timezones: Coalesced[MemberRef, str] = Coalesced(
             self._read_timezones, remember=lambda m, tz: self._remember(("tz", m), tz))
-        self._trimmed_at = 0  # answer batches written when memory was last released
 
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -127,9 +126,8 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
     async def release_memory(self, *, quiet: float) -> bool:
         """Once a burst is over: each connection's page cache back to the allocator (PRAGMA
         shrink_memory; the pages are read again from the file, or the OS cache, when needed)."""
-        if not self._answers.quiet_since(self._trimmed_at, quiet):
+        if not self._answers.burst_over(quiet):
             return False
-        self._trimmed_at = self._answers.batches
         now = time.monotonic()  # the burst's read-cache entries (time zones, posts) have expired
         self._cache = {key: hit for key, hit in self._cache.items() if hit[0] >= now}
         try:
