@@ -222,6 +222,45 @@ async def test_memory_is_released_once_a_burst_of_answers_is_over(store):
     assert await store.release_memory(quiet=0) is True
 
 
+async def test_sqlite_batches_of_any_size_prepare_few_statement_shapes(tmp_path):
+    """sqlite3 keeps 128 prepared statements per connection; a lookup whose text changed with the
+    batch size filled that cache with large statements after a burst (about 7 MB held)."""
+    from storage.sqlite.keys import padded_size, value_rows
+
+    assert [padded_size(n, 200) for n in (1, 2, 3, 5, 100, 129, 200)] == [1, 2, 4, 8, 128, 200, 200]
+    keys = [(i, f"u{i}") for i in range(450)]
+    chunks = list(value_rows(keys, 200))
+    assert [sql.count("(") for sql, _ in chunks] == [200, 200, 64]
+    assert {tuple(p[i : i + 2]) for _, p in chunks for i in range(0, len(p), 2)} == set(keys)
+
+    store = SQLiteStore(tmp_path / "shapes.db")
+    await store.start()
+    try:
+        seen: set[tuple[str, int]] = set()
+
+        def trace(sql: str) -> None:  # sqlite3 passes the text with the parameters filled in
+            if sql.startswith("WITH k ("):
+                head, rows = sql.split(") SELECT", 1)[0].split(" AS (VALUES ", 1)
+                seen.add((head, rows.count("),(") + 1))
+
+        store._batch_db.set_trace_callback(trace)
+        await store._reader.set_trace_callback(trace)
+        post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
+        user = 0
+        for size in range(1, 41):  # one batch of each size (no other answer is in flight)
+            batch = [answer(post.id, f"user{user + i}", question_id="q1") for i in range(size)]
+            await asyncio.gather(*[store.record_answer(a) for a in batch])
+            await asyncio.gather(*[store.get_member_timezone(a.member) for a in batch])
+            user += size
+        assert await store.answered_count(post.id) == user
+        # Answers by key, review cards, and members' streak days and time zones (one head for
+        # those two): sizes 1-40 pad to 1, 2, 4, 8, 16, 32 and 64 rows (120 shapes before).
+        assert len({head for head, _ in seen}) == 3
+        assert {rows for _, rows in seen} == {1, 2, 4, 8, 16, 32, 64}
+    finally:
+        await store.aclose()
+
+
 async def test_thousand_concurrent_answers_give_thousand_rows(store):
     post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
     outcomes = await asyncio.gather(*[store.record_answer(answer(post.id, f"user{i}")) for i in range(1000)])

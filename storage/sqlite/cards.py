@@ -9,6 +9,7 @@ from collections import defaultdict
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.ports import AnswerIn, Attempt, Reminder
 from bot.core.review import CardState, schedule_many
+from storage.sqlite.keys import value_rows
 
 CARD_COLS = "question_id, state, step, stability, difficulty, due, last_review, reps, lapses, last_correct"
 _UPSERT = (
@@ -49,12 +50,7 @@ def _card_reads(reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> list
     """The statements that read the cards the reviews move, 200 keys each: rows of (platform,
     workspace, user, card columns...)."""
     keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
-    out = []
-    for i in range(0, len(keys), 200):
-        chunk = keys[i : i + 200]
-        out.append((_CARD_READ.format(values=",".join("(?, ?, ?, ?)" for _ in chunk)),
-                    tuple(x for k in chunk for x in k)))
-    return out
+    return [(_CARD_READ.format(values=values), params) for values, params in value_rows(keys, 200)]
 
 
 def moved_cards(reviews: dict[MemberRef, list[tuple[str, bool, float]]], rows: list) -> tuple[Moved, list[tuple]]:

@@ -37,6 +37,7 @@ from storage.migrate import load_migrations
 from storage.sqlite.cards import Moved, SQLiteCards, answer_reviews, move_cards_sync
 from storage.sqlite.daily import SQLiteDaily
 from storage.sqlite.exams import SQLiteExams
+from storage.sqlite.keys import value_rows
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG; a row of app_installations carries a
@@ -252,13 +253,11 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
 
     async def _read_timezones(self, members: list[MemberRef]) -> dict[MemberRef, str]:
         found: dict[MemberRef, str] = {}
-        for i in range(0, len(members), 300):
-            chunk = members[i : i + 300]
-            values = ",".join("(?, ?, ?)" for _ in chunk)
+        for values, params in value_rows([(m.platform, m.workspace, m.user) for m in members], 300):
             rows = await self._fetchall(
                 f"WITH k (pl, ws, u) AS (VALUES {values}) SELECT m.platform, m.workspace, m.user_id, m.timezone "
                 "FROM k CROSS JOIN members m ON m.platform=k.pl AND m.workspace=k.ws AND m.user_id=k.u",
-                tuple(x for m in chunk for x in (m.platform, m.workspace, m.user)),
+                params,
             )
             found.update({MemberRef(r[0], r[1], r[2]): r[3] for r in rows})
         return found
@@ -507,15 +506,13 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
             )
             stored: dict[tuple, tuple[str, str]] = {}
             key_list = list({(a.post_id, a.member.platform, a.member.workspace, a.member.user) for a, _ in pairs})
-            for i in range(0, len(key_list), 200):
-                chunk = key_list[i : i + 200]
-                values = ",".join("(?, ?, ?, ?)" for _ in chunk)
+            for values, params in value_rows(key_list, 200):
                 # A join from the VALUES, not "IN (VALUES ...)": SQLite plans the IN as a scan of answers.
                 for r in db.execute(
                     f"WITH k (p, pl, ws, u) AS (VALUES {values}) SELECT a.post_id, a.platform, a.workspace, "
                     "a.user_id, a.token, a.choice FROM k CROSS JOIN answers a ON a.post_id=k.p AND a.platform=k.pl "
                     "AND a.workspace=k.ws AND a.user_id=k.u",
-                    tuple(x for k in chunk for x in k),
+                    params,
                 ):
                     stored[(r[0], r[1], r[2], r[3])] = (r[4], r[5])
             recorded = [
@@ -552,15 +549,12 @@ class SQLiteStore(SQLiteExams, SQLiteCards, SQLiteDaily):
     @staticmethod
     def _days_of(db: sqlite3.Connection, members: set[MemberRef]) -> dict[MemberRef, tuple[str, ...]]:
         found: dict[MemberRef, list[str]] = {}
-        listed = list(members)
-        for i in range(0, len(listed), 300):
-            chunk = listed[i : i + 300]
-            values = ",".join("(?, ?, ?)" for _ in chunk)
+        for values, params in value_rows([(m.platform, m.workspace, m.user) for m in members], 300):
             for r in db.execute(
                 f"WITH k (pl, ws, u) AS (VALUES {values}) SELECT DISTINCT a.platform, a.workspace, a.user_id, "
                 "a.local_day FROM k CROSS JOIN answers a ON a.platform=k.pl AND a.workspace=k.ws AND a.user_id=k.u "
                 "ORDER BY 1, 2, 3, 4",
-                tuple(x for m in chunk for x in (m.platform, m.workspace, m.user)),
+                params,
             ):
                 found.setdefault(MemberRef(r[0], r[1], r[2]), []).append(r[3])
         return {m: tuple(d) for m, d in found.items()}
