@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 DB_WAIT = 30.0  # seconds a database server that is still starting is waited for
 MEMORY_EVERY = 10.0  # seconds between checks for a burst of answers that is over
 MEMORY_QUIET = 5.0  # seconds without an answer batch after which a burst counts as over
+YOUNG_GC = 10_000  # allocations between collections of the young generation (CPython's default: 700)
 
 
 
@@ -88,9 +89,17 @@ async def start_runtime(settings: Settings, *, clock: Clock | None = None, annou
 def freeze_heap() -> None:
     """Move what start-up built (the bank, the lookup index, the imported modules) out of the
     garbage collector's sight: a full collection then takes microseconds instead of pausing a
-    lookup or a burst of answers for ~10 ms while it walks objects that live for the whole run."""
+    lookup or a burst of answers for ~10 ms while it walks objects that live for the whole run.
+
+    Then collect the young generation every YOUNG_GC allocations instead of CPython's 700. In a
+    burst, 200 requests in flight each keep a few hundred objects (coroutines, frames, headers)
+    alive for a fraction of a second: at 700, nearly every collection walked them, promoted them
+    and so set off the older generations' collections too - ~1.6 s of a 10,000-click burst's main
+    thread in 940 young, 84 middle and 8 full collections, against ~0.1 s at 10,000 (26 young,
+    one full). What dies before a collection is freed by its reference count, never walked."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GC, *gc.get_threshold()[1:])
 
 
 def release_process_memory() -> None:

@@ -121,3 +121,29 @@ def test_release_process_memory_finds_malloc_trim_on_glibc():
         assert callable(runtime._malloc_trim)  # noqa: SLF001
     else:
         assert runtime._malloc_trim is False  # noqa: SLF001 - elsewhere only the collection runs
+
+
+def test_freeze_heap_freezes_start_up_and_collects_the_young_less_often():
+    import gc
+
+    from bot import runtime
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        kept = [{"start-up": i} for i in range(1000)]
+        runtime.freeze_heap()
+        assert gc.get_freeze_count() >= len(kept)
+        assert gc.get_threshold() == (runtime.YOUNG_GC, 10, 10) and runtime.YOUNG_GC >= 10 * 700
+        # Short-lived containers, 2,000 alive at a time as in a burst: collections of the young
+        # generation come every YOUNG_GC allocations, not every 700.
+        young = gc.get_stats()[0]["collections"]
+        window: list = []
+        for i in range(60_000):
+            window.append({"request": i})
+            if len(window) > 2000:
+                window.pop(0)
+        assert gc.get_stats()[0]["collections"] - young <= 60_000 // runtime.YOUNG_GC + 1
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
