@@ -74,7 +74,9 @@ async def test_answered_count_is_updated_at_most_once_per_interval(slack, fake, 
     await asyncio.sleep(0.7)  # longer than the interval (0.5 s here): nothing may be left to send
     updates = fake.calls_to("chat.update")
     assert 1 <= len(updates) < len(users)  # one refresh when all clicks land before it runs
-    assert all(b.at - a.at >= 0.45 for a, b in zip(updates, updates[1:], strict=False))
+    # Refreshes start at least 0.5 s apart; the fake sees them after each one's own store read and
+    # HTTP call, whose times differ on a busy machine. Uncoalesced, the gaps would be ~0.
+    assert all(b.at - a.at >= 0.3 for a, b in zip(updates, updates[1:], strict=False))
     assert "6 answered so far" in text_of(updates[-1].args)
 
 

@@ -337,7 +337,10 @@ def _rows(*, label: str, ours: Load, steady: Load, ack: Load, insert: Load, idle
             "<= 1000", "", _ms(steady.replies, 99) <= 1000),
         Row(scenario, "CPU ms per click (burst)", round(ours.cpu_ms / max(ours.sent, 1), 2), "<= 1.2",
             f"bolt ack only {fmt(ack.cpu_ms / max(ack.sent, 1))}, ack+insert {fmt(insert.cpu_ms / max(insert.sent, 1))}",
-            ours.cpu_ms / max(ours.sent, 1) <= 1.2),
+            ours.cpu_ms / max(ours.sent, 1) <= 1.2,
+            # The target is in ms on the machine it was set on; this machine's speed moves from run
+            # to run, and the bare app's CPU in the same run shows by how much.
+            f"{ours.cpu_ms / ack.cpu_ms:.2f}x bolt ack only" if ack.cpu_ms else ""),
         Row(scenario, "RSS MB after the burst", round(ours.rss_after, 1), "<= 150",
             f"bolt ack+insert {fmt(insert.rss_after)}", ours.rss_after <= 150, f"idle {idle:.0f} MB"),
     ]
