@@ -444,6 +444,53 @@ async def test_a_closed_or_unreachable_store_raises_store_error(backend):
             raise AssertionError("expected StoreError")
 
 
+async def test_level_counts_follow_the_totals_when_batches_move_members_between_levels(store):
+    """Concurrent answers (so batches of many members) on three days: members leave the level of
+    their old total and join the new one, also when several members of a batch share a level."""
+    for n, day in enumerate(["2026-03-02", "2026-03-03", "2026-03-04"]):
+        post, _ = await store.claim_daily(channel=CH, local_date=day, question_id=f"q{n}", created_at=float(n))
+        await asyncio.gather(*[
+            store.record_answer(answer(post.id, f"u{i}", points=(i * (n + 1)) % 4, local_day=day))
+            for i in range(120) if (i + n) % 5
+        ])
+    totals = [r async for r in store.export_table("board_totals")]
+    levels = [r async for r in store.export_table("board_levels")]
+    want: dict[tuple, int] = {}
+    for r in totals:
+        k = (r["platform"], r["workspace"], r["channel"], r["period"], r["points"])
+        want[k] = want.get(k, 0) + 1
+    got = {(r["platform"], r["workspace"], r["channel"], r["period"], r["points"]): r["members"]
+           for r in levels if r["members"]}
+    assert len(want) > 20 and got == want
+
+
+async def test_postgres_answer_batches_wait_for_the_boards_lock(postgres_backend):
+    """Processes sharing a database move the level counts under one advisory lock (taken inside
+    the totals' statement): a batch waits while another transaction holds it."""
+    import asyncpg
+
+    from storage.postgres.store import BOARD_LOCK
+
+    store = postgres_backend.make()
+    await store.start()
+    other = await asyncpg.connect(postgres_backend.url.split("?", 1)[0],
+                                  server_settings={"search_path": postgres_backend.url.split("search_path=", 1)[1]})
+    try:
+        post, _ = await store.claim_daily(channel=CH, local_date="2026-03-02", question_id="q1", created_at=1.0)
+        tx = other.transaction()
+        await tx.start()
+        await other.execute("SELECT pg_advisory_xact_lock($1)", BOARD_LOCK)
+        pending = asyncio.ensure_future(store.record_answer(answer(post.id, "ann")))
+        await asyncio.sleep(0.5)
+        assert not pending.done()  # the batch is waiting for the lock
+        await tx.rollback()
+        assert (await asyncio.wait_for(pending, 5)).recorded
+        assert await store.member_points(member("ann", workspace="T1")) == (10, 1, 1)
+    finally:
+        await other.close()
+        await store.aclose()
+
+
 async def test_board_totals_migration_backfills_what_answers_maintain(backend):
     """Migration 003 sums the answers already stored; the answer path keeps the same totals up
     to date. Both must agree, on both backends (their SQL for "the Monday of a day" differs)."""
