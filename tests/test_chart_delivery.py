@@ -5,6 +5,7 @@ console writes it under the data directory. All through the real clients against
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 
@@ -111,6 +112,35 @@ async def test_slack_without_files_write_sends_text_and_tells_the_admin_once(fak
             assert len([c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == "DUADMIN"]) == 1
             assert len(fake.calls_to("files.getUploadURLExternal")) == 1
         assert await service.store.get_kv(f"slack:charts:missing_scope:{TEAM}")
+    finally:
+        await adapter.aclose()
+
+
+async def test_slack_missing_scope_notice_failing_in_the_store_leaves_the_message_delivered(
+        fake, service, renderer, seeded, monkeypatch):
+    from bot.core.ports import StoreError
+
+    fake.missing_scopes.add("files:write")
+    real_get_kv = service.store.get_kv
+
+    async def get_kv(key: str):
+        if key.startswith("slack:charts:missing_scope:"):
+            raise StoreError("database is locked")
+        return await real_get_kv(key)
+
+    monkeypatch.setattr(service.store, "get_kv", get_kv)
+    adapter = await slack_with(fake, service, renderer, studybot_admins="UADMIN")
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = SlackSender(port=adapter.http_port, fake=fake, session=session)
+            await slack.command("stats", user="U1", name="s")
+            await slack.reply("s")
+            stats = await fake.wait_for(lambda: [c for c in fake.calls_to("chat.postMessage")
+                                                 if c.args["channel"] == "DU1"])
+            await asyncio.sleep(0.3)  # whatever the failed notice would still send
+            sent = [text_of(c.args) for c in fake.calls_to("chat.postMessage") if c.args["channel"] == "DU1"]
+            assert len(stats) == 1 and "Readiness" in sent[0] and len(sent) == 1
+            assert not [c for c in fake.calls_to("response_url") if "went wrong" in text_of(c.args)]
     finally:
         await adapter.aclose()
 

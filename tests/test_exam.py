@@ -303,7 +303,7 @@ async def test_report_numbers_equal_a_hand_count(real_service, store, clock, rea
             cell[0] += rights[i]
             cell[1] += 1
     assert "*Score: 12/20 right (60.0 %) - FAIL*" in msg.text
-    assert "Scaled score estimate: *640* on 100-1000" in msg.text  # 100 + 900 * 12/20
+    assert "Scaled score estimate: *616* on 100-1000" in msg.text  # 100 + 620 * 0.6 / 0.72, rounded down
     assert "Time used: 0:23:20 of 0:40:00 (submitted)." in msg.text
     names = {d.id: d.name for d in real_bank.taxonomy.domains}
     titles = {t.id: t.title for t in real_bank.taxonomy.tasks}
@@ -434,3 +434,13 @@ def test_buttons_fit_every_platform(bank):
     msg = report_message(exam, bank)
     assert all(valid_action(b.action, b.value) for b in msg.buttons)
     assert replace(msg, buttons=()).plain()
+
+
+def test_the_scaled_estimate_agrees_with_the_verdict():
+    from bot.core.exam_report import PASS_PERCENT, scaled_estimate
+
+    assert (scaled_estimate(0, 65), scaled_estimate(65, 65)) == (100, 1000)
+    for total in (20, 50, 65):
+        for right in range(total + 1):
+            passes = 100 * right / total >= PASS_PERCENT
+            assert (scaled_estimate(right, total) >= 720) == passes, (right, total)

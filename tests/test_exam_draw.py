@@ -78,3 +78,15 @@ def test_spread_is_even_and_respects_room():
     assert spread(11, {"a": 9, "b": 9, "c": 9}, ["c", "a", "b"]) == {"c": 4, "a": 4, "b": 3}
     assert spread(7, {"a": 1, "b": 9}, ["a", "b"]) == {"a": 1, "b": 6}
     assert spread(50, {"a": 2, "b": 3}, ["a", "b"]) == {"a": 2, "b": 3}
+
+
+def test_a_retired_question_is_never_drawn(real_bank):
+    import dataclasses
+
+    retired = {q.id for i, q in enumerate(real_bank.questions) if i % 2}
+    questions = tuple(dataclasses.replace(q, retired="2026-12-07 wrong key") if q.id in retired else q
+                      for q in real_bank.questions)
+    bank = dataclasses.replace(real_bank, questions=questions, practice_questions=())
+    for seed in ("a", "b", "c"):
+        ids = draw(bank, FORMATS["short"], seed=seed)
+        assert ids and not set(ids) & retired

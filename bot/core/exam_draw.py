@@ -87,7 +87,7 @@ def draw(
         return tier(q), _hash(seed, q.id)
 
     weights = dict(fmt.per_domain)
-    pools = {d: [q for q in bank.questions if q.domain == d] for d in weights}
+    pools = {d: [q for q in bank.practice_questions if q.domain == d] for d in weights}  # never a retired one
     counts = _largest_remainder(
         min(fmt.size, sum(len(p) for p in pools.values())), weights, {d: len(p) for d, p in pools.items()}
     )

@@ -5,6 +5,7 @@ Pure functions of the stored exam and the bank; nothing here is shown before an 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -56,8 +57,15 @@ def percent(exam: Exam) -> float:
 
 
 def scaled_estimate(right: int, total: int) -> int:
-    """100-1000, linear in the share right: an estimate (AWS does not publish its scaling)."""
-    return round(100 + 900 * right / total) if total else 100
+    """100-1000, an estimate (AWS does not publish its scaling), drawn so that it agrees with the
+    verdict: linear from 100 (none right) to 720 at the pass mark, then to 1000 (all right).
+    Rounded down, so a share just under the pass mark never reads 720."""
+    if not total:
+        return 100
+    share, mark = right / total, PASS_PERCENT / 100
+    if share < mark:
+        return math.floor(100 + 620 * share / mark)
+    return math.floor(720 + 280 * (share - mark) / (1 - mark))
 
 
 def passed(exam: Exam) -> bool:

@@ -193,7 +193,7 @@ EXAM_REVIEW_WHILE_ACTIVE = "Answers and explanations are shown after you submit.
 EXAM_PREVIOUS_SCORED = "Your previous exam ended at its deadline and was scored; `/dva exam report` shows it."
 EXAM_MISSING_QUESTION = "(This question was removed from the bank while your exam ran; it counts as wrong. Skip it.)"
 EXAM_SCALED = (
-    "Scaled score estimate: *{scaled}* on 100-1000. Only an estimate (100 + 900 x your share right): AWS does not "
-    "publish how it scales scores; the real exam passes at 720."
+    "Scaled score estimate: *{scaled}* on 100-1000. Only an estimate, drawn so that studybot's pass mark (72 % "
+    "right) reads 720, where the real exam passes: AWS does not publish how it scales scores."
 )
 EXAM_NOT_SAVED = "Your exam could not be saved because of a storage problem; nothing changed. Please try again in a moment."

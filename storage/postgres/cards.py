@@ -30,9 +30,9 @@ _UPSERT = (
 async def move_cards(conn: asyncpg.Connection, reviews: dict[MemberRef, list[tuple[str, bool, float]]]) -> Moved:
     """Inside the caller's transaction: apply each member's (question, correct, at) reviews in
     order, one read and one upsert for the whole batch; returns the cards as they are now."""
-    if not reviews:
-        return {}
     keys = sorted({(m.platform, m.workspace, m.user, q) for m, items in reviews.items() for q, _, _ in items})
+    if not keys:  # no member with a review (also {member: []}): nothing to read or move
+        return {}
     rows = await conn.fetch(
         CARDS_SQL,
         *[list(col) for col in zip(*keys, strict=True)],

@@ -11,9 +11,7 @@ from __future__ import annotations
 from bot.core.models import MemberRef
 from bot.core.ports import Exam, StoreError
 from storage.postgres.cards import move_cards
-from storage.sqlite.exams import EXAM_COLS, exam_row, score
-
-_ITEM_COLS = "exam_id, question_id, choice, flagged, correct"
+from storage.sqlite.exams import EXAM_COLS, ITEM_COLS, exam_row, score
 
 
 class PostgresExams:
@@ -45,7 +43,7 @@ class PostgresExams:
             row = await conn.fetchrow(f"SELECT {EXAM_COLS} FROM exams WHERE id=$1", exam_id)
             if row is None:
                 return None
-            items = await conn.fetch(f"SELECT {_ITEM_COLS} FROM exam_answers WHERE exam_id=$1 ORDER BY idx", exam_id)
+            items = await conn.fetch(f"SELECT {ITEM_COLS} FROM exam_answers WHERE exam_id=$1 ORDER BY idx", exam_id)
         return exam_row(row, items)
 
     async def active_exam(self, member: MemberRef) -> Exam | None:
@@ -56,7 +54,7 @@ class PostgresExams:
             )
             if row is None:
                 return None
-            items = await conn.fetch(f"SELECT {_ITEM_COLS} FROM exam_answers WHERE exam_id=$1 ORDER BY idx", row[0])
+            items = await conn.fetch(f"SELECT {ITEM_COLS} FROM exam_answers WHERE exam_id=$1 ORDER BY idx", row[0])
         return exam_row(row, items)
 
     async def exam_step(
@@ -123,7 +121,7 @@ class PostgresExams:
             if not rows:
                 return []
             items = await conn.fetch(
-                f"SELECT {_ITEM_COLS} FROM exam_answers WHERE exam_id = ANY($1::bigint[]) ORDER BY exam_id, idx",
+                f"SELECT {ITEM_COLS} FROM exam_answers WHERE exam_id = ANY($1::bigint[]) ORDER BY exam_id, idx",
                 [r[0] for r in rows],
             )
         by_exam: dict[int, list] = {r[0]: [] for r in rows}

@@ -201,27 +201,32 @@ class PostgresStore(PostgresExams, PostgresCards, PostgresDump, PostgresDaily):
     # ----- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(
-                self.url, min_size=self._min_size, max_size=self._max_size, timeout=self._timeout,
-                command_timeout=60,
-                server_settings=SERVER_SETTINGS,
-                # asyncpg rolls back a transaction left open either way; its default reset then runs
-                # RESET ALL, UNLISTEN, CLOSE ALL and advisory unlocks: a round trip per pool use, for
-                # session state studybot never makes (its advisory locks are transaction-scoped).
-                reset=_keep_session,
-            )
+            try:
+                self._pool = await asyncpg.create_pool(
+                    self.url, min_size=self._min_size, max_size=self._max_size, timeout=self._timeout,
+                    command_timeout=60,
+                    server_settings=SERVER_SETTINGS,
+                    # asyncpg rolls back a transaction left open either way; its default reset then
+                    # runs RESET ALL, UNLISTEN, CLOSE ALL and advisory unlocks: a round trip per pool
+                    # use, for session state studybot never makes (its advisory locks are
+                    # transaction-scoped).
+                    reset=_keep_session,
+                )
+            except (ValueError, TypeError) as exc:
+                # A URL asyncpg cannot parse: its message may quote the URL, password included.
+                # Only the pool's creation: a bad migration file is not a bad URL.
+                from storage import BAD_URL
+
+                raise StoreConfigError(BAD_URL.format(what=type(exc).__name__)) from None
             await self._migrate()
             self._writer = _Writer(self._connect_writer)
         except DB_ERRORS as exc:
             await self._close_pool()
             # asyncpg's messages name the host and database, never the password.
             raise StoreError(f"cannot open the PostgreSQL database: {exc}") from exc
-        except (ValueError, TypeError) as exc:
+        except BaseException:
             await self._close_pool()
-            # A URL asyncpg cannot parse: its message may quote the URL, password included.
-            from storage import BAD_URL
-
-            raise StoreConfigError(BAD_URL.format(what=type(exc).__name__)) from None
+            raise
         self._answers.start()
 
     async def release_memory(self, *, quiet: float) -> bool:

@@ -1,5 +1,5 @@
 """The SQLite store's part for the daily loop: the reveal's recorded steps and its lease, the
-discussion thread of a post, and members' question reports (migration 006)."""
+discussion thread of a post, and members' question reports (migration 007)."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ from bot.core.ports import Exam, ExamItem, StoreError
 from storage.sqlite.cards import move_cards_async
 
 EXAM_COLS = "id, platform, workspace, user_id, mode, started_at, deadline, state, position, closed_at, right_count"
-_ITEM_COLS = "exam_id, question_id, choice, flagged, correct"
+ITEM_COLS = "exam_id, question_id, choice, flagged, correct"
 
 
 def exam_row(row, items: list) -> Exam:
-    """An Exam from an `EXAM_COLS` row and its `_ITEM_COLS` rows in index order."""
+    """An Exam from an `EXAM_COLS` row and its `ITEM_COLS` rows in index order."""
     return Exam(
         id=row[0], member=MemberRef(row[1], row[2], row[3]), mode=row[4], started_at=row[5], deadline=row[6],
         state=row[7], position=row[8], closed_at=row[9], right=row[10],
@@ -68,7 +68,7 @@ class SQLiteExams:
         row = await self._fetchone(f"SELECT {EXAM_COLS} FROM exams WHERE id=?", (exam_id,))
         if row is None:
             return None
-        items = await self._fetchall(f"SELECT {_ITEM_COLS} FROM exam_answers WHERE exam_id=? ORDER BY idx", (exam_id,))
+        items = await self._fetchall(f"SELECT {ITEM_COLS} FROM exam_answers WHERE exam_id=? ORDER BY idx", (exam_id,))
         return exam_row(row, items)
 
     async def active_exam(self, member: MemberRef) -> Exam | None:
@@ -78,7 +78,7 @@ class SQLiteExams:
         )
         if row is None:
             return None
-        items = await self._fetchall(f"SELECT {_ITEM_COLS} FROM exam_answers WHERE exam_id=? ORDER BY idx", (row[0],))
+        items = await self._fetchall(f"SELECT {ITEM_COLS} FROM exam_answers WHERE exam_id=? ORDER BY idx", (row[0],))
         return exam_row(row, items)
 
     async def exam_step(
@@ -153,7 +153,7 @@ class SQLiteExams:
             return []
         ids = [r[0] for r in rows]
         items = await self._fetchall(
-            f"SELECT {_ITEM_COLS} FROM exam_answers WHERE exam_id IN ({','.join('?' for _ in ids)}) "
+            f"SELECT {ITEM_COLS} FROM exam_answers WHERE exam_id IN ({','.join('?' for _ in ids)}) "
             "ORDER BY exam_id, idx",
             tuple(ids),
         )

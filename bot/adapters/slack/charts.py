@@ -20,7 +20,7 @@ from bot.adapters.slack.poster import PLATFORM, api_error_code
 from bot.core.charts import Chart
 from bot.core.messages import Message
 from bot.core.models import MemberRef
-from bot.core.ports import PostError, Store
+from bot.core.ports import PostError, Store, StudybotError
 from bot.render.charts import ChartError, ChartRenderer
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,10 @@ class SlackCharts:
             code = api_error_code(exc)
             if code == "missing_scope":
                 self._no_scope[team] = time.monotonic()
-                await self._tell_admins(client=client, team=team, member=member, send_private=send_private)
+                try:
+                    await self._tell_admins(client=client, team=team, member=member, send_private=send_private)
+                except StudybotError as exc:  # the store: the message went out, the notice waits for next time
+                    log.warning("could not tell the admins about the missing %s scope: %s", SCOPE, exc, extra=where)
             else:
                 log.warning("Slack refused the %s chart: %s", chart.kind, code, extra=where)
             return False
