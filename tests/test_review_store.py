@@ -119,3 +119,9 @@ async def test_unrevealed_questions_are_the_workspaces_daily_posts_before_their_
     assert await store.unrevealed_questions("console", "T1") == {"qd"}
     await store.mark_revealed(post.id, T0 + 60)
     assert await store.unrevealed_questions("console", "T1") == set()
+
+
+async def test_applying_no_reviews_moves_no_card(store):
+    m = member("ann", workspace="T1")
+    await store.apply_reviews(m, [])
+    assert await store.member_cards(m) == {}

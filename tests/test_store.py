@@ -491,6 +491,22 @@ async def test_postgres_answer_batches_wait_for_the_boards_lock(postgres_backend
         await store.aclose()
 
 
+async def test_postgres_bad_migration_file_is_not_reported_as_a_bad_url(postgres_backend, tmp_path, monkeypatch):
+    import pytest
+
+    from bot.core.ports import StoreConfigError
+    from storage.postgres import store as pg_store
+
+    (tmp_path / "001_init.sql").write_text("SELECT 1;")
+    (tmp_path / "003_gap.sql").write_text("SELECT 1;")
+    monkeypatch.setattr(pg_store, "MIGRATIONS", tmp_path)
+    s = postgres_backend.make()
+    with pytest.raises(ValueError, match="without gaps") as caught:
+        await s.start()
+    assert not isinstance(caught.value, StoreConfigError)
+    assert s._pool is None  # noqa: SLF001 - closed again
+
+
 async def test_board_totals_migration_backfills_what_answers_maintain(backend):
     """Migration 003 sums the answers already stored; the answer path keeps the same totals up
     to date. Both must agree, on both backends (their SQL for "the Monday of a day" differs)."""
