@@ -88,9 +88,9 @@ def _content_reports(args: argparse.Namespace) -> int:
             } for r in reports], indent=2, ensure_ascii=False))
             return 0
         if not reports:
-            print("no open question reports")
+            print("no question reports" if args.all else "no open question reports")
             return 0
-        for paragraph in summarise([r for r in reports if r.status == "open"] or reports):
+        for paragraph in summarise(reports):  # the open ones, or all of them with --all
             print(paragraph.replace("*", ""))
         return 0
 

@@ -77,7 +77,11 @@ async def start_runtime(settings: Settings, *, clock: Clock | None = None, annou
     await start_store(store)
     from bot.core.regrade import regrade_changed_keys
 
-    await regrade_changed_keys(bank, store)
+    try:
+        await regrade_changed_keys(bank, store)
+    except BaseException:  # no Runtime to close yet: the started store (a pool) is closed here
+        await store.aclose()
+        raise
     clock = clock or SystemClock()
     service = StudyService(bank=bank, store=store, clock=clock, lookup=LookupIndex(bank), admins=settings.admins)
     freeze_heap()

@@ -428,11 +428,17 @@ class DailyScheduler:
     async def _finish_reveal(self, sub: Subscription, post: Post) -> None:
         """The reveal's steps not recorded yet: the post's face, then the explanation in the
         discussion thread (or under the post). Each is recorded once done; a permanent refusal
-        is recorded as done too (retrying cannot help), a passing one is left for the lease."""
+        is recorded as done too (retrying cannot help), a passing one is left for the lease.
+
+        A post not delivered yet has nothing in the channel to reveal. If it failed for good, its
+        steps are recorded as done; if it is still being retried, they are left undone, so that
+        once a retry delivers it (late, as a plain question), a later sweep's `finish_reveals`
+        takes the expired reveal lease and replaces its face and posts the explanation."""
         poster = self.posters[sub.channel.platform]
-        if post.message_id is None:  # never delivered: nothing in the channel to reveal
-            for step in ("face", "reply"):
-                await self.store.mark_reveal_step(post.id, step, self.clock.now().timestamp())
+        if post.message_id is None:
+            if post.failed:
+                for step in ("face", "reply"):
+                    await self.store.mark_reveal_step(post.id, step, self.clock.now().timestamp())
             return
         steps = []
         if post.reveal_face_at is None:

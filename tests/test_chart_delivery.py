@@ -311,6 +311,7 @@ async def test_discord_a_click_that_replaces_its_message_carries_the_chart(disco
         return Message(title="Report", text="3/4", private=True, replace=True, chart=chart)
 
     service.register_action("chartx", report)
+    await renderer.png(chart)  # matplotlib imported: a first draw may take longer than the defer window
     bot = DiscordAdapter(service=service, settings=settings(), charts=renderer)
     await bot.start()
     await discord_fake.wait_identified()

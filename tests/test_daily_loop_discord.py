@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import pytest
+
+from bot.adapters.discord.components import button_custom_id, select_custom_id
 from bot.core.models import ChannelRef
-from bot.core.ports import Subscription
+from bot.core.ports import PostError, Subscription
 from bot.scheduler import DailyScheduler
 from tests import test_discord_adapter as shared
 from tests.test_discord_adapter import ALICE, CHANNEL, GUILD, MANAGE_SERVER, command, interact, said
@@ -148,3 +152,47 @@ async def test_feedback_is_green_when_right_and_red_when_wrong_and_the_footer_sa
     mid = await adapter.post(HERE, service.daily_message(multi))
     footer = fake.messages[mid]["embeds"][0]["footer"]["text"]
     assert footer.startswith("Pick 2 options in the menu below; your answer is sent when you close it.")
+
+
+async def test_a_deleted_thread_gets_the_explanation_as_a_reply_in_the_channel(fake, adapter, service, clock):
+    await subscribe(service)
+    sched = scheduler(service, adapter)
+    await sched.reload(schedule=False)
+    await sched.sweep()
+    stored = await service.store.get_daily(HERE, "2026-03-02")
+    assert stored.thread_id is not None
+    fake.unknown_channels.add(stored.thread_id)  # a moderator deleted the thread: 404 Unknown Channel
+    clock.set(datetime(2026, 3, 2, 17, 1, tzinfo=UTC))
+    await sched.sweep()
+    [refused] = [r for r in fake.calls("POST", f"/channels/{stored.thread_id}/messages")
+                 if r.body["embeds"][0]["description"].startswith("**The answer is")]
+    reply = [r for r in fake.calls("POST", f"/channels/{CHANNEL}/messages") if r.body.get("message_reference")]
+    assert len(reply) == 1 and str(reply[0].body["message_reference"]["message_id"]) == stored.message_id
+    assert reply[0].body["embeds"] == refused.body["embeds"]
+    assert (await service.store.get_subscription(HERE)).last_error is None
+
+
+async def test_a_transient_thread_error_is_left_to_the_retry(fake, adapter, service):
+    await subscribe(service)
+    post, _ = await service.claim_daily(HERE, "UTC")
+    thread = "899999999999999999"
+    fake.broken_channels.add(thread)  # 400: not known to be gone, so no reply in the channel
+    with pytest.raises(PostError) as info:
+        await adapter.reply(HERE, "877777777777777777", service.reveal_reply(post), thread=thread)
+    assert not info.value.permanent
+    assert fake.calls("POST", f"/channels/{CHANNEL}/messages") == []
+
+
+async def test_finding_a_post_matches_its_whole_id(fake, adapter):
+    """A retry looks for its post among the recent messages: post 12 is not post 123."""
+    options = [{"label": x, "value": x} for x in "ABCDE"]
+    select = {"type": 3, "custom_id": select_custom_id(123), "options": options, "min_values": 2, "max_values": 2}
+    buttons = [{"type": 2, "style": 1, "label": x, "custom_id": button_custom_id(45, x)} for x in "AB"]
+    multi = fake.message(CHANNEL, {"embeds": [{"title": "Daily question"}], "components": [
+        {"type": 1, "components": [select]}]})
+    single = fake.message(CHANNEL, {"embeds": [{"title": "Daily question"}], "components": [
+        {"type": 1, "components": buttons}]})
+    assert await adapter.find_post(HERE, SimpleNamespace(id=12)) is None
+    assert await adapter.find_post(HERE, SimpleNamespace(id=4)) is None
+    assert await adapter.find_post(HERE, SimpleNamespace(id=123)) == multi["id"]
+    assert await adapter.find_post(HERE, SimpleNamespace(id=45)) == single["id"]

@@ -6,19 +6,24 @@ before submission carries an explanation or a key marker; the report equals a ha
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from bot.adapters.discord import DiscordAdapter
 from bot.adapters.discord import texts as dtexts
+from bot.adapters.discord.components import action_custom_id
+from bot.core.charts import exam_report_chart
 from bot.core.exam_report import scaled_estimate
+from bot.core.messages import Button, Message
 from bot.core.models import MemberRef
 from bot.core.service import StudyService
 from storage.sqlite.store import SQLiteStore
 from tests import test_discord_adapter as shared
-from tests.test_discord_adapter import ALICE, BOB, GUILD, _last_dm, command, interact, said, settings
+from tests.test_charts import PNG_MAGIC
+from tests.test_discord_adapter import ALICE, BOB, CHANNEL, GUILD, _last_dm, command, interact, said, settings
 from tests.test_slack_exam import leaks, plan_for, right, wrong
 
 fake = shared.fake
@@ -157,3 +162,124 @@ async def test_another_member_and_a_late_click_change_nothing(bots, fake):
     assert said(await command(fake, "exam", options={"action": "stop"})) == dtexts.SENT_TO_DM
     late = await interact(fake, fake.component(screen, nxt["custom_id"], guild_id=None, user_id=ALICE))
     assert "That exam is over (stopped)" in text_of(late.body["data"])
+
+
+class GatedCharts:
+    """A chart renderer that draws only once let go, as when the drawing queue is long or matplotlib
+    is imported for the first time (seconds)."""
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.asked = 0
+
+    async def png(self, chart) -> bytes:
+        self.asked += 1
+        await self.go.wait()
+        return PNG_MAGIC + b"drawn"
+
+
+def report(*, replaces: bool, with_chart: bool = True) -> Message:
+    chart = exam_report_chart(domains=[("1", "Development", 3, 4)], right=3, total=4)
+    return Message(title="Mock exam report", text="3/4", private=True, replace=replaces,
+                   chart=chart if with_chart else None)
+
+
+def select_message(fake, custom_id: str) -> dict:
+    """A message studybot sent with a select (a "Choose TWO" question), as Discord stored it."""
+    options = [{"label": x, "value": x} for x in "ABCD"]
+    return fake.message(CHANNEL, {"embeds": [{"title": "Question 65 of 65"}], "components": [{"type": 1, "components": [
+        {"type": 3, "custom_id": custom_id, "options": options, "min_values": 2, "max_values": 2}]}]})
+
+
+@pytest.mark.parametrize("replaces", [True, False])
+async def test_a_slow_chart_does_not_miss_the_first_response_window(fake, service, replaces):
+    """Picked letters are an answer, never deferred before their commit; the report they return comes
+    with a chart that takes a while: the interaction is deferred in time, the chart follows."""
+    charts = GatedCharts()
+
+    async def last_answer(request, value, picked):
+        return report(replaces=replaces)
+
+    service.register_action("slowx", last_answer)
+    bot = DiscordAdapter(service=service, settings=settings(), charts=charts, defer_after=0.3)
+    await bot.start()
+    await fake.wait_identified()
+    try:
+        custom = action_custom_id("slowx", GUILD, "1", select=True)
+        shown = select_message(fake, custom)
+        payload = fake.component(shown, custom, values=["A", "C"], guild_id=GUILD, user_id=ALICE)
+        await fake.dispatch("INTERACTION_CREATE", payload)
+        # Discord's window is 3 s from the click; here the chart is still being drawn well past 0.3 s.
+        [first] = await fake.wait_for("POST", f"/interactions/{payload['id']}/", seconds=2.0)
+        assert charts.asked == 1 and not charts.go.is_set()
+        charts.go.set()
+        if replaces:  # a deferred update of the clicked message, then the message edited with the chart
+            assert first.body == {"type": 6}
+            [edit] = await fake.wait_for("PATCH", f"/webhooks/{fake.application_id}/{payload['token']}/messages/")
+            assert edit.files[0]["filename"] == "exam_report.png" and edit.files[0]["data"] == PNG_MAGIC + b"drawn"
+            assert edit.body["embeds"][0]["image"]["url"] == "attachment://exam_report.png"
+            [png] = fake.messages[shown["id"]]["attachments"]
+            assert png["filename"] == "exam_report.png" and fake.messages[shown["id"]]["embeds"][0]["title"] == (
+                "Mock exam report")
+        else:  # "thinking" (private in a server), then the report with its chart as the follow-up
+            assert first.body == {"type": 5, "data": {"flags": 64}}
+            [sent] = await fake.wait_for("POST", f"/webhooks/{fake.application_id}/{payload['token']}")
+            assert sent.files[0]["filename"] == "exam_report.png"
+            assert sent.body["embeds"][0]["image"]["url"] == "attachment://exam_report.png"
+    finally:
+        charts.go.set()
+        await bot.aclose()
+
+
+async def test_a_quick_chart_still_answers_in_one_response(fake, service):
+    charts = GatedCharts()
+    charts.go.set()
+
+    async def last_answer(request, value, picked):
+        return report(replaces=True)
+
+    service.register_action("quickx", last_answer)
+    bot = DiscordAdapter(service=service, settings=settings(), charts=charts)
+    await bot.start()
+    await fake.wait_identified()
+    try:
+        custom = action_custom_id("quickx", GUILD, "1", select=True)
+        shown = select_message(fake, custom)
+        callback = await interact(fake, fake.component(shown, custom, values=["A", "C"], guild_id=GUILD,
+                                                       user_id=ALICE))
+        assert callback.body["type"] == 7 and callback.files[0]["filename"] == "exam_report.png"
+        assert fake.calls("PATCH", "/webhooks/") == []
+    finally:
+        await bot.aclose()
+
+
+async def test_a_message_replaced_without_a_chart_loses_the_old_chart(fake, service):
+    """Discord keeps a message's attachments unless an edit lists them: the chart of the message a
+    member clicks must not stay under the message that replaces it."""
+    charts = GatedCharts()
+    charts.go.set()
+
+    async def step(request, value, picked):
+        if value == "chart":  # the report, with a button whose answer replaces it in turn
+            return replace(report(replaces=True), buttons=(Button("Review answers", "stepx", "plain"),))
+        return report(replaces=True, with_chart=False)
+
+    service.register_action("stepx", step)
+    bot = DiscordAdapter(service=service, settings=settings(), charts=charts)
+    await bot.start()
+    await fake.wait_identified()
+    try:
+        with_chart, without = action_custom_id("stepx", GUILD, "chart"), action_custom_id("stepx", GUILD, "plain")
+        shown = fake.message(CHANNEL, {"embeds": [{"title": "Question 4"}], "components": [{"type": 1, "components": [
+            {"type": 2, "style": 2, "label": "Submit", "custom_id": with_chart}]}]})
+        first = await interact(fake, fake.component(shown, with_chart, guild_id=GUILD, user_id=ALICE))
+        assert first.body["type"] == 7 and [a["filename"] for a in fake.messages[shown["id"]]["attachments"]] == [
+            "exam_report.png"]
+        assert without in str(fake.messages[shown["id"]]["components"])
+        then = await interact(fake, fake.component(fake.messages[shown["id"]], without, guild_id=GUILD,
+                                                   user_id=ALICE))
+        assert then.body["type"] == 7 and fake.messages[shown["id"]]["attachments"] == []
+        assert then.body["data"].get("attachments") == []
+        assert "image" not in fake.messages[shown["id"]]["embeds"][0]
+    finally:
+        await bot.aclose()

@@ -237,6 +237,55 @@ async def test_reveal_once_at_its_time_with_vote_shares(bank, store, sim):
     assert len(poster.replies) == 1 and q.explanation in poster.replies[0][2].text
 
 
+async def test_a_post_delivered_after_its_reveal_time_is_revealed_once_delivered(bank, store, sim):
+    """An outage from the post time (09:00) until after the reveal time (10:00): the retry that
+    finally delivers the question (10:20, by the backoff) is followed by its reveal, the face
+    replaced and the explanation posted, each once."""
+    s = sub("late", "09:00", "UTC", EVERY_DAY, "10:00")
+    await store.put_subscription(s)
+    sim.set(datetime(2026, 3, 2, 8, 59, tzinfo=UTC))
+    poster = FakePoster(sim)
+    poster.fail_times = 1000  # every post attempt meets a passing failure until the outage ends
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 10, 5, tzinfo=UTC))
+    post = await store.get_daily(s.channel, "2026-03-02")
+    assert poster.posts == [] and post.revealed_at is not None and not post.failed  # revealed while undelivered
+    poster.fail_times = 0  # the outage ends; the next retry (10:20) delivers the post
+    await run_until(sim, [sched], datetime(2026, 3, 2, 10, 30, tzinfo=UTC))
+    [(_, msg, at, mid)] = poster.daily_posts()
+    assert at == datetime(2026, 3, 2, 10, 20, tzinfo=UTC)
+    q = bank.by_id[post.question_id]
+    [(_, upd_id, face)] = poster.updates
+    assert upd_id == mid and face.title == "Revealed: daily question 2026-03-02"
+    [(_, reply_to, why)] = poster.replies
+    assert reply_to == mid and q.explanation in why.text
+    done = await store.get_post(post.id)
+    assert done.reveal_face_at is not None and done.reveal_reply_at is not None
+    await run_until(sim, [sched], datetime(2026, 3, 2, 20, 0, tzinfo=UTC))  # many more sweeps
+    await sched.aclose()
+    assert len(poster.daily_posts()) == 1 and len(poster.updates) == 1 and len(poster.replies) == 1
+
+
+async def test_a_post_that_failed_for_good_finishes_its_reveal_with_nothing_to_reveal(bank, store, sim):
+    """A post revealed while undelivered whose retries then run out: its reveal steps are recorded
+    as done (nothing in the channel to update), so no sweep keeps coming back to it."""
+    s = sub("gone", "09:00", "UTC", EVERY_DAY, "10:00")
+    await store.put_subscription(s)
+    sim.set(datetime(2026, 3, 2, 8, 59, tzinfo=UTC))
+    poster = FakePoster(sim)
+    poster.failing["gone"] = "channel_not_found"
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 13, 0, tzinfo=UTC))
+    await sched.aclose()
+    post = await store.get_daily(s.channel, "2026-03-02")
+    assert post.failed and post.message_id is None
+    assert post.reveal_face_at is not None and post.reveal_reply_at is not None
+    assert await store.unfinished_reveals(since=0) == []
+    assert poster.posts == [] and poster.updates == [] and poster.replies == []
+
+
 async def test_console_shows_the_daily_post_and_the_reveal(bank, store, sim):
     import io
 

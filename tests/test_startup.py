@@ -147,3 +147,49 @@ def test_freeze_heap_freezes_start_up_and_collects_the_young_less_often():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_content_reports_lists_the_open_ones_and_with_all_the_closed_ones_too(tmp_path, real_bank):
+    from bot.core.models import MemberRef
+
+    db = tmp_path / "r.db"
+    ids = [q.id for q in real_bank.practice_questions[:2]]
+
+    async def seed() -> None:
+        store = open_store(f"sqlite:///{db}")
+        await store.start()
+        for qid in ids:
+            await store.add_report(member=MemberRef("slack", "T1", "U1"), question_id=qid, reason="wrong-key",
+                                   text=f"about {qid}", at=1.0)
+        await store.close_reports(question_id=ids[1], status="fixed", at=2.0)
+        await store.aclose()
+
+    asyncio.run(seed())
+    open_only = studybot("content", "reports", STUDYBOT_DATABASE_URL=f"sqlite:///{db}")
+    everything = studybot("content", "reports", "--all", STUDYBOT_DATABASE_URL=f"sqlite:///{db}")
+    assert open_only.returncode == everything.returncode == 0, open_only.stderr + everything.stderr
+    assert ids[0] in open_only.stdout and ids[1] not in open_only.stdout
+    assert ids[0] in everything.stdout and ids[1] in everything.stdout
+
+
+async def test_a_failing_regrade_at_start_closes_the_store_it_opened(tmp_path, monkeypatch):
+    import bot.core.regrade as regrade
+    from bot import runtime
+    from bot.config import Settings
+
+    opened = []
+
+    def open_and_keep(url: str):
+        opened.append(open_store(url))
+        return opened[-1]
+
+    async def failing(bank, store) -> None:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(runtime, "open_store", open_and_keep)
+    monkeypatch.setattr(regrade, "regrade_changed_keys", failing)
+    settings = Settings(_env_file=None, studybot_database_url=f"sqlite:///{tmp_path / 'g.db'}")
+    with pytest.raises(StoreError):
+        await runtime.start_runtime(settings, announce=False)
+    [store] = opened
+    assert store._reader is None and store._batch_thread is None  # noqa: SLF001 - closed

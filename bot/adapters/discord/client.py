@@ -23,7 +23,13 @@ from discord import app_commands
 from bot.adapters.common import Coalescer
 from bot.adapters.discord import texts
 from bot.adapters.discord.commands import build_dva_group
-from bot.adapters.discord.components import ActionButton, ActionSelect, AnswerButton, AnswerSelect
+from bot.adapters.discord.components import (
+    ActionButton,
+    ActionSelect,
+    AnswerButton,
+    AnswerSelect,
+    answer_post_of,
+)
 from bot.adapters.discord.permissions import missing_permissions
 from bot.adapters.discord.render import render
 from bot.adapters.discord.report import ReportModal
@@ -267,9 +273,14 @@ class DiscordAdapter:
         extra = {"view": view} if view is not None else {}
         if thread:  # the post's discussion thread: the explanation goes where the group talks
             where = ChannelRef(PLATFORM, channel.workspace, thread)
-            async with self._edge("reply", where):
-                sent = await self._messageable(where).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
-            return str(sent.id)
+            try:
+                async with self._edge("reply", where):
+                    sent = await self._messageable(where).send(embed=embed, allowed_mentions=NO_MENTIONS, **extra)
+                return str(sent.id)
+            except PostError as exc:
+                if not exc.permanent:  # the thread is likely still there: the scheduler retries it
+                    raise
+                # The thread was deleted (or closed to studybot): reply to the post in the channel.
         reference = discord.MessageReference(
             message_id=int(message_id), channel_id=int(channel.channel), guild_id=int(channel.workspace),
             fail_if_not_exists=False,
@@ -311,7 +322,6 @@ class DiscordAdapter:
         """An earlier delivery of `post` among the channel's recent messages: a message of the bot
         whose buttons or select carry the post id. PostError when the history cannot be read."""
         client = self._require_client()
-        wanted = (f"dva:answer:{post.id}:", f"dva:pick:{post.id}")
         # The newest messages: a retry comes minutes after the lost delivery, so it is among them.
         async with self._edge("history", channel):
             async for found in self._messageable(channel).history(limit=HISTORY_LOOKBACK):
@@ -319,7 +329,7 @@ class DiscordAdapter:
                     continue
                 ids = [getattr(child, "custom_id", None) or "" for row in found.components
                        for child in getattr(row, "children", [])]
-                if any(i.startswith(wanted) for i in ids):
+                if any(answer_post_of(i) == post.id for i in ids):
                     return str(found.id)
         return None
 
@@ -469,7 +479,9 @@ class DiscordAdapter:
         self, interaction: discord.Interaction, work: Awaitable[Message], *, channel: ChannelRef, defer: bool = True,
     ) -> None:
         """Answer within Discord's 3 seconds: reply at once when the work is quick, else defer first
-        (unless `defer` is False: an answer's interaction waits for its commit)."""
+        (unless `defer` is False: an answer's interaction waits for its commit). A chart is drawn
+        within the same window, see _reply."""
+        deadline = asyncio.get_running_loop().time() + self.defer_after
         task = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=self.defer_after if defer else None)
         if not done:
@@ -482,10 +494,34 @@ class DiscordAdapter:
         except Exception:
             log.exception("a Discord interaction failed", extra=_where(channel))
             message = Message(text=texts.FAILED)
-        await self._reply(interaction, message, channel=channel)
+        await self._reply(interaction, message, channel=channel, deadline=deadline)
+
+    async def _chart_in_time(
+        self, interaction: discord.Interaction, message: Message, embed: discord.Embed, *, deadline: float | None,
+        editing: bool, ephemeral: bool, channel: ChannelRef | None,
+    ) -> dict:
+        """_chart_file for an interaction's answer: drawing can take seconds (the renderer's queue,
+        matplotlib's first import), so when it is not done by `deadline` (by default defer_after from
+        now) while the interaction is unanswered, the interaction is deferred first: as an update of
+        the clicked message when `editing`, else as a "thinking" reply."""
+        if message.chart is None or self._charts is None:
+            return {}
+        drawing = asyncio.ensure_future(self._chart_file(message, embed))
+        if not interaction.response.is_done():
+            loop = asyncio.get_running_loop()
+            left = self.defer_after if deadline is None else max(0.0, deadline - loop.time())
+            done, _ = await asyncio.wait({drawing}, timeout=left)
+            if not done:
+                try:
+                    await interaction.response.defer(ephemeral=ephemeral, thinking=not editing)
+                except discord.HTTPException as exc:
+                    log.warning("could not defer a Discord interaction: %s", exc.text,
+                                extra=_where(channel) if channel else {"platform": PLATFORM})
+        return await drawing
 
     async def _reply(
-        self, interaction: discord.Interaction, message: Message, *, channel: ChannelRef | None = None
+        self, interaction: discord.Interaction, message: Message, *, channel: ChannelRef | None = None,
+        deadline: float | None = None,
     ) -> None:
         guild = channel.workspace if channel is not None else None
         embed, view = render(message, guild=guild)
@@ -495,13 +531,18 @@ class DiscordAdapter:
         if view is not None:
             kwargs["view"] = view
         editing = message.replace and not interaction.response.is_done() and interaction.message is not None
-        chart = await self._chart_file(message, embed)
+        chart = await self._chart_in_time(interaction, message, embed, deadline=deadline, editing=editing,
+                                          ephemeral=not in_dm, channel=channel)
         kwargs.update(chart)
         try:
             if editing:
-                # The clicked message becomes this one; a chart replaces its attachments (none: kept as is).
-                extra = {"attachments": [chart["file"]]} if chart else {}
-                await interaction.response.edit_message(embed=embed, view=view, **extra)
+                # The clicked message becomes this one, its attachments the chart or none (Discord keeps
+                # a message's attachments when an edit does not list them: an earlier chart would stay).
+                files = [chart["file"]] if chart else []
+                if interaction.response.is_done():  # deferred while the chart was drawn
+                    await interaction.edit_original_response(embed=embed, view=view, attachments=files)
+                else:
+                    await interaction.response.edit_message(embed=embed, view=view, attachments=files)
             elif interaction.response.is_done():
                 await interaction.followup.send(**kwargs)
             else:

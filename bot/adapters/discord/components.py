@@ -44,6 +44,17 @@ def select_custom_id(post_id: int) -> str:
     return f"dva:pick:{post_id}"
 
 
+def answer_post_of(custom_id: str) -> int | None:
+    """The post an answer button's or select's custom id belongs to (matched whole, as discord.py
+    matches a click); None for any other custom id."""
+    if found := BUTTON_TEMPLATE.fullmatch(custom_id):
+        parsed = parse_answer_value(found["value"])
+        return parsed[0] if parsed is not None else None
+    if found := SELECT_TEMPLATE.fullmatch(custom_id):
+        return int(found["post"])
+    return None
+
+
 class AnswerButton(DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):
     """One option of a single-answer question: clicking it answers with that letter."""
 

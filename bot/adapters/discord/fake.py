@@ -81,6 +81,7 @@ class FakeDiscord:
         self.rejected_tokens: set[str] = set()  # GET /users/@me with one of these answers 401
         self._ids = itertools.count(900000000000000001)
         self.threads: dict[str, dict] = {}  # thread id (= its message's id) -> parent channel and name
+        self.clicked: dict[str, str] = {}  # a component interaction's id and token -> the clicked message's id
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -169,6 +170,22 @@ class FakeDiscord:
         self.messages[payload["id"]] = payload
         return payload
 
+    def edit(self, message_id: str, body: dict, *, files: list[dict[str, Any]] | None = None) -> dict:
+        """An edit of a stored message as Discord applies it: the fields given replace the old ones;
+        its attachments stay unless the edit lists `attachments` (those kept, by id, then new files)."""
+        old = self.messages[message_id]
+        kept = old["attachments"]
+        listed = body.get("attachments")
+        if listed is not None:
+            ids = {str(a.get("id")) for a in listed}
+            kept = [a for a in old["attachments"] if a["id"] in ids]
+            listed = [a for a in listed if str(a.get("id")) not in {k["id"] for k in kept}]  # new files
+        payload = self.message(old["channel_id"], {**old, **body, "attachments": listed or []},
+                               message_id=message_id, files=files)
+        payload["attachments"] = kept + payload["attachments"]
+        payload["type"], payload["edited_timestamp"] = old["type"], TIMESTAMP
+        return payload
+
     def _error(self, status: int, code: int, message: str) -> web.Response:
         return _json({"message": message, "code": code}, status=status)
 
@@ -250,8 +267,11 @@ class FakeDiscord:
                 return _json(self._callback(interaction_id, body, files=rec.files))
             case "POST", ["webhooks", _, _token]:
                 return _json(self.message("0", body, files=rec.files))
+            case "PATCH", ["webhooks", _, token, "messages", "@original"] if self.clicked.get(token) in self.messages:
+                # After a deferred update (type 6) the original response is the clicked message.
+                return _json(self.edit(self.clicked[token], body, files=rec.files))
             case "PATCH", ["webhooks", _, _token, "messages", _]:
-                return _json(self.message("0", body))
+                return _json(self.message("0", body, files=rec.files))
         return self._error(404, 0, "404: Not Found")
 
     def _callback(self, interaction_id: str, body: dict, *, files: list[dict[str, Any]] | None = None) -> dict:
@@ -262,7 +282,11 @@ class FakeDiscord:
             "id": interaction_id, "type": 2, "response_message_loading": kind == 5,
             "response_message_ephemeral": bool(flags & EPHEMERAL),
         }, "resource": {"type": kind}}
-        if kind in (4, 7):
+        if kind == 7 and self.clicked.get(interaction_id) in self.messages:  # UPDATE_MESSAGE: the clicked one
+            msg = self.edit(self.clicked[interaction_id], data, files=files)
+            out["interaction"]["response_message_id"] = msg["id"]
+            out["resource"]["message"] = msg
+        elif kind in (4, 7):
             msg = self.message("0", data, files=files)
             out["interaction"]["response_message_id"] = msg["id"]
             out["resource"]["message"] = msg
@@ -381,6 +405,7 @@ class FakeDiscord:
         payload = self._interaction(kind=3, data=data, guild_id=guild_id or "0", channel_id=message["channel_id"],
                                     user_id=user_id, permissions=permissions, app_permissions=app_permissions,
                                     channel_type=0 if guild_id else 1, message=message)
+        self.clicked[payload["id"]] = self.clicked[payload["token"]] = message["id"]
         if guild_id is None:
             payload.pop("guild_id")
             payload["user"] = payload.pop("member")["user"]
