@@ -227,7 +227,7 @@ def test_bench_exam_row_measures_clicks_through_the_service(tmp_path, capsys):
                  "--quiet", "--json", str(out)])
     assert code == 0
     rows = {r["figure"]: r for r in json.loads(out.read_text()) if r["scenario"] == "exam"}
-    p99 = rows["p99 ms click to next question"]
+    p99 = rows["p99 ms click to next question (in-process)"]
     assert p99["value"] > 0 and p99["target"] == "<= 20" and "sqlite3 one-row UPDATE" in p99["baseline"]
     assert "service + store" in p99["note"] and "12 members in full exams" in p99["note"]
     assert rows["clicks handled"]["value"] == 12 * 3 + 12  # the paced clicks and the burst

@@ -18,6 +18,7 @@ from bot.core.models import ChannelRef, MemberRef, Question
 from bot.core.ports import Post, Subscription
 from bot.core.timeutil import (
     DAY_NAMES,
+    SOON_REVEAL_MINUTES,
     UsageError,
     at_local,
     describe_days,
@@ -96,7 +97,7 @@ class DailyLoop:
             next_day=" the next day" if reveal_day(date.min, sub.time, sub.reveal) != date.min else "",
         )]
         gap = reveal_gap(sub.time, sub.reveal)
-        if spec.explicit_reveal and gap < 60:
+        if spec.explicit_reveal and gap < SOON_REVEAL_MINUTES:
             lines.append(texts.REVEAL_SOON.format(gap=plural(gap, "minute")))
         if spec.warning:
             lines.append(spec.warning)

@@ -144,7 +144,6 @@ class LookupIndex:
             self._by_head[term[0]].append(term)
             self._by_tail[term[-2:]].append(term)
         self._kind_of = [d.kind for d in self._docs]
-        self._services = {slug.replace("-", "") for slug in bank.taxonomy.services} | set(bank.taxonomy.services)
         # How members name a service in a query: its slug ("step-functions", "stepfunctions",
         # "step functions") or its name without the vendor ("Step Functions", "API Gateway").
         # By first word: (the name's words, slug), so a query's words are looked up, not scanned for.
@@ -203,10 +202,6 @@ class LookupIndex:
                 if s > best.get(doc, 0.0):
                     best[doc] = s
         return best
-
-    def named_services(self, query: str) -> set[str]:
-        """The slugs of the services a query names ("step functions", "lambda", "api gateway")."""
-        return self._named(tokens(query[:500]))
 
     def _named(self, words: list[str]) -> set[str]:
         found = set()

@@ -185,7 +185,7 @@ class DailySpec:
 
 
 DEFAULT_REVEAL_MINUTES = 8 * 60
-MIN_DEFAULT_GAP = 60  # a default reveal is never sooner than this after the post
+SOON_REVEAL_MINUTES = 60  # a reveal set sooner than this after the post gets a warning
 
 
 def minutes(hhmm: str) -> int:

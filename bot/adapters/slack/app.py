@@ -78,8 +78,12 @@ NETWORK_ERRORS = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 DM_CACHE = 10_000  # members whose DM channel id is remembered
 SEEN_COMMANDS = 2_000  # trigger ids of recent commands, so a retried delivery runs once
+PROFILES = 50_000  # members' profiles kept (the ProfileCache's size)
 DIRECTORY_PAGE = 1000  # members per users.list call (its largest page)
-DIRECTORY_PAGES = 100  # pages read at most: a larger workspace's other members are looked up one by one
+# Pages read at most: half the cache, so that one large workspace's directory does not evict every
+# other workspace's profiles, nor its own first pages (the members waiting in the burst). A larger
+# workspace's other members are looked up one by one.
+DIRECTORY_PAGES = PROFILES // 2 // DIRECTORY_PAGE
 ANSWER_ACTION = re.compile(rf"^{re.escape(ACTION_ANSWER)}:\d+$")
 
 # Bolt also reads SLACK_BOT_TOKEN from the environment and then warns that it is unused, because the
@@ -160,7 +164,7 @@ class SlackAdapter:
         self._inflight: set[asyncio.Task] = set()
         self._in_flight = in_flight
         self._after_ack = asyncio.Semaphore(in_flight)  # work running after its ack (replies, commands)
-        self._profiles = ProfileCache()
+        self._profiles = ProfileCache(size=PROFILES)
         self._update_locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._dm_channels: OrderedDict[MemberRef, str] = OrderedDict()
         self._seen_commands: OrderedDict[str, None] = OrderedDict()
