@@ -178,7 +178,6 @@ class DailyScheduler:
                 log.exception("could not record the failure")
 
     async def sweep(self) -> None:
-        await self.close_exams()
         now = self.clock.now()
         if now.timestamp() - self._last_reload >= self.reload_seconds:
             await self.reload()
@@ -204,6 +203,9 @@ class DailyScheduler:
         ])
         await self.finish_reveals()
         await self.retry_undelivered()
+        # After the posts (up to 500 exams a sweep, each a few queries and a DM): after a downtime
+        # what is due in the channels goes out first.
+        await self.close_exams()
         await self.send_reminders()
 
     async def send_reminders(self) -> None:

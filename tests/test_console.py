@@ -4,12 +4,23 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
 
+def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """The environment without the developer's SLACK_, DISCORD_ and STUDYBOT_ settings, with the data
+    folder (the console's charts/ and the default database) under the test's `tmp` folder."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
+    env["STUDYBOT_DATA_DIR"] = str(tmp / "data")
+    env["STUDYBOT_DATABASE_URL"] = f"sqlite:///{tmp / 'data' / 'studybot.db'}"
+    return {**env, **extra}
+
+
 def run_console(db, lines: list[str], content_dir=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STUDYBOT_DATABASE_URL": f"sqlite:///{db}"}
+    """`studybot console` on the SQLite file `db`, with its data folder beside it (the tests' tmp_path)."""
+    env = isolated_env(Path(db).parent, STUDYBOT_DATABASE_URL=f"sqlite:///{db}")
     if content_dir:
         env["STUDYBOT_CONTENT_DIR"] = str(content_dir)
     return subprocess.run(
@@ -78,15 +89,14 @@ def test_console_refuses_a_broken_bank(tmp_path):
 
 
 def test_run_without_platforms_points_to_console(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    env["STUDYBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'r.db'}"
+    env = isolated_env(tmp_path, STUDYBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'r.db'}")
     out = subprocess.run([sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=60)
     assert out.returncode == 2 and "studybot console" in out.stderr
 
 
 def test_invalid_setting_is_one_clear_line(tmp_path):
-    env = {**os.environ, "STUDYBOT_CATCHUP_HOURS": "lots"}
+    env = isolated_env(tmp_path, STUDYBOT_CATCHUP_HOURS="lots")
     out = subprocess.run([sys.executable, "-m", "bot.cli", "console"], capture_output=True, text=True, env=env,
                          cwd=ROOT, timeout=60, input="")
     assert out.returncode == 2
@@ -97,7 +107,7 @@ def test_lookup_cli_json(tmp_path):
     import json
 
     out = subprocess.run([sys.executable, "-m", "bot.cli", "lookup", "cors error", "--json", "--kind", "scenario"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, env=isolated_env(tmp_path))
     hits = json.loads(out.stdout)
     assert hits and {"kind", "id", "title", "text", "score"} <= set(hits[0])
     assert all(h["kind"] == "scenario" for h in hits)
@@ -106,7 +116,7 @@ def test_lookup_cli_json(tmp_path):
 
 
 def test_health_command_reports_the_database(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env = isolated_env(tmp_path)
     ok = subprocess.run([sys.executable, "-m", "bot.cli", "health"], capture_output=True, text=True, cwd=ROOT,
                         timeout=60, env={**env, "STUDYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
     assert ok.returncode == 0 and ok.stdout.strip() == "healthy"
@@ -135,6 +145,9 @@ def test_console_short_exam_by_commands_to_the_report(tmp_path):
     assert "== Mock exam report: short exam, 8 questions ==" in text and "Review answers" in text
     assert "You have no exam running." in text
     assert "short: " in text.split("== Your mock exams ==")[1]
+    # The report's chart is written under the test's data folder, never the developer's.
+    charts = tmp_path / "data" / "charts"
+    assert f"Chart: {charts / 'exam_report.png'}" in text and (charts / "exam_report.png").is_file()
     report = text.split("== Mock exam report")[1]
     before = text.split("== Mock exam report")[0]
     from content.loader import load_bank
@@ -186,7 +199,7 @@ async def test_console_prints_a_reminder_like_a_dm(service):
 
 def test_console_survives_bytes_that_are_not_utf8(tmp_path):
     db = tmp_path / "c.db"
-    env = {**os.environ, "STUDYBOT_DATABASE_URL": f"sqlite:///{db}", "PYTHONIOENCODING": "utf-8"}
+    env = isolated_env(tmp_path, STUDYBOT_DATABASE_URL=f"sqlite:///{db}", PYTHONIOENCODING="utf-8")
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console"], input=b"/dva \xff\xfe\xc3(\n/dva fact lambda timeout\n",
         capture_output=True, env=env, cwd=ROOT, timeout=60,

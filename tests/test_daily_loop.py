@@ -5,6 +5,7 @@ midnight, reveal steps finished once after a crash, a graceful stop, reports and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from datetime import UTC, date, datetime, timedelta
 
@@ -284,12 +285,24 @@ async def test_a_reveal_marked_but_never_sent_is_done_whole_after_a_restart(bank
 
 # ----- a graceful stop lets in-flight work finish ---------------------------------------------------
 class SlowPoster(FakePoster):
+    """Each post takes `delay` seconds; `started` counts the posts begun, `cancelled` those stopped
+    part way (the platform never got them)."""
+
     def __init__(self, clock, delay: float) -> None:
         super().__init__(clock)
         self.delay = delay
+        self.started = 0
+        self.cancelled = 0
+        self.in_flight = asyncio.Event()  # set when a post begins
 
     async def post(self, channel, message) -> str:
-        await asyncio.sleep(self.delay)
+        self.started += 1
+        self.in_flight.set()
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         return await super().post(channel, message)
 
 
@@ -327,10 +340,20 @@ async def test_the_stop_is_bounded(bank, store, sim):
     await sched.start()
     sim.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     sched.aps._process_jobs()
-    await asyncio.sleep(0.05)
-    started = asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(poster.in_flight.wait(), timeout=2)
+    assert poster.started == 1  # the 30 s post is in flight when the stop comes
+    started = loop.time()
     await sched.aclose()
-    assert asyncio.get_running_loop().time() - started < 2
+    assert loop.time() - started < 2
+    # The post in flight was stopped, not left running: nothing reaches the platform afterwards,
+    # and the claimed post stays without a message for the next start to deliver.
+    assert poster.cancelled == 1
+    await asyncio.sleep(0.1)
+    assert poster.started == 1 and poster.posts == []
+    post = await store.get_daily(sub.channel, "2026-03-02")
+    assert post is not None and post.message_id is None
 
 
 # ----- looking for an earlier delivery before posting again ------------------------------------------

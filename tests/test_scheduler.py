@@ -428,3 +428,24 @@ async def test_review_reminders_are_sent_once_a_day_by_the_sweep_even_with_two_i
     assert [a.date().isoformat() for a in ann] == ["2026-03-01", "2026-03-02", "2026-03-03"]
     assert all(a.hour == 7 and a.minute == 0 for a in ann)
     assert all(user != "ben" for user, _ in sent)
+
+
+async def test_the_sweep_posts_what_is_due_before_it_closes_expired_exams(bank, store, sim, monkeypatch):
+    from bot.core import exam
+
+    posts_seen = []
+    poster = FakePoster(sim)
+
+    async def closing(service):
+        posts_seen.append((service.clock.now(), len(poster.daily_posts())))
+        return []
+
+    monkeypatch.setattr(exam, "close_expired", closing)
+    sim.set(datetime(2026, 3, 2, 7, 59, tzinfo=UTC))
+    await store.put_subscription(SUBS[0])
+    sched = make(bank, store, sim, poster, sweep=1)
+    await sched.start()
+    await run_until(sim, [sched], datetime(2026, 3, 2, 8, 1, tzinfo=UTC))
+    await sched.aclose()
+    due = [n for at, n in posts_seen if at >= datetime(2026, 3, 2, 8, 0, tzinfo=UTC)]
+    assert due and all(n == 1 for n in due) and len(poster.daily_posts()) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -61,22 +62,42 @@ async def test_single_answer_click_is_graded_ephemerally_and_counted_on_the_post
 async def test_answered_count_is_updated_at_most_once_per_interval(slack, fake, service, adapter):
     post, posted = await post_daily(service, adapter, fake)
     button = elements(posted, "button")[0]
-    users = [f"U{n}" for n in range(10, 16)]
-    results = await asyncio.gather(*(slack.click(button, user=u, name=u) for u in users))
+    interval = 0.5  # the adapter fixture's refresh_interval (not read back from the coalescer under test)
+    # When each refresh of the count starts (the coalescer's timing, not when its HTTP call lands).
+    starts: list[float] = []
+    refresh = adapter._coalescer._refresh
+
+    async def timed_refresh(post_id: int) -> None:
+        starts.append(time.monotonic())
+        await refresh(post_id)
+
+    adapter._coalescer._refresh = timed_refresh
+    # A first click refreshes at once; the five clicks after it fall within the interval and must
+    # fold into one trailing refresh, which starts a whole interval after the first.
+    first, *others = [f"U{n}" for n in range(10, 16)]
+    assert (await slack.click(button, user=first, name=first))[0] == 200
+    await slack.reply(first)
+    await fake.wait_for(lambda: fake.calls_to("chat.update"), within=3)
+    assert len(starts) == 1
+    results = await asyncio.gather(*(slack.click(button, user=u, name=u) for u in others))
+    clicked_by = time.monotonic()
     assert all(r[0] == 200 for r in results)
-    for u in users:
+    for u in others:
         await slack.reply(u)
+
     def counted_all() -> bool:
         updates = fake.calls_to("chat.update")
         return bool(updates) and "6 answered so far" in text_of(updates[-1].args)
 
     await fake.wait_for(counted_all, within=3)
-    await asyncio.sleep(0.7)  # longer than the interval (0.5 s here): nothing may be left to send
+    await asyncio.sleep(interval + 0.2)  # longer than the interval: nothing may be left to send
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert clicked_by - starts[0] < interval, "the clicks took longer than the interval; the test needs them within it"
+    assert len(starts) == 2, gaps
+    assert gaps[0] >= interval - 0.01, gaps
     updates = fake.calls_to("chat.update")
-    assert 1 <= len(updates) < len(users)  # one refresh when all clicks land before it runs
-    # Refreshes start at least 0.5 s apart; the fake sees them after each one's own store read and
-    # HTTP call, whose times differ on a busy machine. Uncoalesced, the gaps would be ~0.
-    assert all(b.at - a.at >= 0.3 for a, b in zip(updates, updates[1:], strict=False))
+    assert len(updates) == 2
+    assert "1 answered so far" in text_of(updates[0].args)
     assert "6 answered so far" in text_of(updates[-1].args)
 
 

@@ -198,8 +198,33 @@ async def test_time_zones_asked_at_once_are_read_together_and_a_setting_meanwhil
     members = [member(f"m{i}", workspace="T1") for i in range(300)]
     for m in members[:100]:
         await store.set_member_timezone(m, "Asia/Tokyo")
-    reads = await asyncio.gather(*[store.get_member_timezone(m) for m in members])
+    # Count the statements that read members: on SQLite every statement the reader runs (its trace
+    # callback), on PostgreSQL the store's queries (one round trip each).
+    member_reads: list[str] = []
+    if isinstance(store, SQLiteStore):
+        def trace(sql: str) -> None:
+            if "members" in sql and "SELECT" in sql.upper():
+                member_reads.append(sql)
+
+        await store._reader.set_trace_callback(trace)
+    else:
+        fetch = store._fetch
+
+        async def counted_fetch(sql: str, *args):
+            if "members" in sql and "SELECT" in sql.upper():
+                member_reads.append(sql)
+            return await fetch(sql, *args)
+
+        store._fetch = counted_fetch
+    try:
+        reads = await asyncio.gather(*[store.get_member_timezone(m) for m in members])
+    finally:
+        if isinstance(store, SQLiteStore):
+            await store._reader.set_trace_callback(None)
+        else:
+            del store._fetch
     assert reads == ["Asia/Tokyo"] * 100 + [None] * 200
+    assert 1 <= len(member_reads) <= 2, f"300 time zones took {len(member_reads)} queries"
     # A time zone set while a read of it is under way is not overwritten in the cache by the read.
     late = member("late", workspace="T1")
     read = asyncio.ensure_future(store.get_member_timezone(late))

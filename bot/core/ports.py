@@ -364,9 +364,10 @@ class Store(Protocol):
 
     async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
         """Grade again every answer to posts of these questions (question id -> the new key, sorted
-        letters): `correct` and `points` (`right`/`wrong` for counted answers, `practice_right`/0 for
-        practice ones), and rebuild the leaderboards of the workspaces concerned, all in one
-        transaction. Returns how many answers changed."""
+        letters): `correct` and `points` by `bot.core.grading.regrade` (`right`/`wrong` for counted
+        answers, `practice_right`/0 for practice ones within the day's practice cap), and rebuild the
+        leaderboards of the workspaces concerned, all in one transaction. Returns how many answers
+        changed."""
 
     # Question reports (`/dva report`, the Report button; `studybot content reports`).
     async def add_report(

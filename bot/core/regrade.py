@@ -1,6 +1,7 @@
 """Re-grading after a key fix: when a question's key changed in the bank since the last start
 (a fix after members reported it), every stored answer to it is graded again, and the points and
-leaderboards follow, in one transaction. Members are not messaged; the change is logged.
+leaderboards follow, in one transaction. Members are not messaged; the change is logged. The points
+follow `grading.regrade`, which keeps the daily practice cap.
 
 The keys seen at the last start are kept in the store (kv `bank:question-keys`); the first start
 with this feature only records them.

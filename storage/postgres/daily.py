@@ -4,9 +4,10 @@ steps and its lease, the discussion thread of a post, and members' question repo
 from __future__ import annotations
 
 from bot.core.boards import board_rows
+from bot.core.grading import regrade
 from bot.core.models import MemberRef
 from bot.core.ports import Post, Report, StoreError
-from storage.sqlite.daily import REPORT_COLS, report_row, step_column
+from storage.sqlite.daily import REPORT_COLS, report_row, step_column, stored_answer
 
 
 class PostgresDaily:
@@ -43,24 +44,25 @@ class PostgresDaily:
     async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
         if not keys:
             return 0
-        changed = 0
         async with self._tx() as conn:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", self.BOARD_LOCK)
-            workspaces: set[tuple[str, str]] = set()
-            for qid, key in sorted(keys.items()):
-                rows = await conn.fetch(
-                    "SELECT a.id, a.choice, a.correct, a.points, a.practice, a.platform, a.workspace FROM answers a "
-                    "JOIN posts p ON p.id = a.post_id WHERE p.question_id = $1 FOR UPDATE OF a", qid,
-                )
-                for answer_id, choice, correct, points, practice, platform, workspace in rows:
-                    now_right = "".join(sorted(choice)) == key
-                    now_points = (practice_right if now_right else 0) if practice else (right if now_right else wrong)
-                    if (bool(correct), points) == (now_right, now_points):
-                        continue
-                    await conn.execute("UPDATE answers SET correct=$1, points=$2 WHERE id=$3",
-                                       int(now_right), now_points, answer_id)
-                    changed += 1
-                    workspaces.add((platform, workspace))
+            # The answers to these questions, and the other practice answers of the same members' days
+            # (the practice cap counts them).
+            rows = await conn.fetch(
+                "SELECT a.id, p.question_id, a.choice, a.correct, a.points, a.practice, a.platform, a.workspace, "
+                "a.user_id, a.local_day, a.answered_at FROM answers a JOIN posts p ON p.id = a.post_id "
+                "WHERE p.question_id = ANY($1::text[]) OR (a.practice = 1 AND EXISTS ("
+                "SELECT 1 FROM answers b JOIN posts q ON q.id = b.post_id "
+                "WHERE q.question_id = ANY($1::text[]) AND b.practice = 1 AND b.platform = a.platform "
+                "AND b.workspace = a.workspace AND b.user_id = a.user_id AND b.local_day = a.local_day)) "
+                "FOR UPDATE OF a",
+                sorted(keys),
+            )
+            stored = {r[0]: stored_answer(r) for r in rows}
+            regraded = regrade(stored.values(), keys, right=right, wrong=wrong, practice_right=practice_right)
+            await conn.executemany("UPDATE answers SET correct=$1, points=$2 WHERE id=$3",
+                                   [(int(c), n, i) for i, (c, n) in sorted(regraded.items())])
+            workspaces = {(stored[i].member.platform, stored[i].member.workspace) for i in regraded}
             for platform, workspace in sorted(workspaces):
                 answers = await conn.fetch(
                     "SELECT platform, workspace, user_id, channel, points, local_day FROM answers "
@@ -77,7 +79,7 @@ class PostgresDaily:
                     "INSERT INTO board_levels (platform, workspace, channel, period, points, members) "
                     "VALUES ($1, $2, $3, $4, $5, $6)", [(*k, v) for k, v in levels.items()],
                 )
-        return changed
+        return len(regraded)
 
     # ----- question reports ---------------------------------------------------------------
     async def add_report(

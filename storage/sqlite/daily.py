@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.core.boards import board_rows
+from bot.core.grading import StoredAnswer, regrade
 from bot.core.models import MemberRef
 from bot.core.ports import Post, Report, StoreError
 
@@ -17,6 +18,15 @@ def report_row(row) -> Report:
     return Report(
         id=row[0], member=MemberRef(row[1], row[2], row[3]), question_id=row[4], reason=row[5], text=row[6],
         created_at=row[7], status=row[8], closed_at=row[9],
+    )
+
+
+def stored_answer(row) -> StoredAnswer:
+    """A row of (id, question_id, choice, correct, points, practice, platform, workspace, user_id,
+    local_day, answered_at), as both stores select it for re-grading."""
+    return StoredAnswer(
+        id=row[0], question_id=row[1], choice=row[2], correct=bool(row[3]), points=row[4], practice=bool(row[5]),
+        member=MemberRef(row[6], row[7], row[8]), local_day=row[9], answered_at=row[10],
     )
 
 
@@ -60,24 +70,26 @@ class SQLiteDaily:
     async def regrade_answers(self, keys: dict[str, str], *, right: int, wrong: int, practice_right: int) -> int:
         if not keys:
             return 0
-        changed = 0
+        marks = ", ".join(["?"] * len(keys))
+        qids = tuple(sorted(keys))
         try:
             async with self._tx() as db:
-                workspaces: set[tuple[str, str]] = set()
-                for qid, key in sorted(keys.items()):
-                    rows = await (await db.execute(
-                        "SELECT a.id, a.choice, a.correct, a.points, a.practice, a.platform, a.workspace FROM answers a "
-                        "JOIN posts p ON p.id = a.post_id WHERE p.question_id = ?", (qid,),
-                    )).fetchall()
-                    for answer_id, choice, correct, points, practice, platform, workspace in rows:
-                        now_right = "".join(sorted(choice)) == key
-                        now_points = (practice_right if now_right else 0) if practice else (right if now_right else wrong)
-                        if (bool(correct), points) == (now_right, now_points):
-                            continue
-                        await db.execute("UPDATE answers SET correct=?, points=? WHERE id=?",
-                                         (int(now_right), now_points, answer_id))
-                        changed += 1
-                        workspaces.add((platform, workspace))
+                # The answers to these questions, and the other practice answers of the same members'
+                # days (the practice cap counts them).
+                rows = await (await db.execute(
+                    "SELECT a.id, p.question_id, a.choice, a.correct, a.points, a.practice, a.platform, a.workspace, "
+                    "a.user_id, a.local_day, a.answered_at FROM answers a JOIN posts p ON p.id = a.post_id "
+                    f"WHERE p.question_id IN ({marks}) OR (a.practice = 1 AND EXISTS ("
+                    "SELECT 1 FROM answers b JOIN posts q ON q.id = b.post_id "
+                    f"WHERE q.question_id IN ({marks}) AND b.practice = 1 AND b.platform = a.platform "
+                    "AND b.workspace = a.workspace AND b.user_id = a.user_id AND b.local_day = a.local_day))",
+                    qids + qids,
+                )).fetchall()
+                stored = {r[0]: stored_answer(r) for r in rows}
+                regraded = regrade(stored.values(), keys, right=right, wrong=wrong, practice_right=practice_right)
+                await db.executemany("UPDATE answers SET correct=?, points=? WHERE id=?",
+                                     [(int(c), n, i) for i, (c, n) in sorted(regraded.items())])
+                workspaces = {(stored[i].member.platform, stored[i].member.workspace) for i in regraded}
                 for platform, workspace in sorted(workspaces):
                     answers = await (await db.execute(
                         "SELECT platform, workspace, user_id, channel, points, local_day FROM answers "
@@ -96,7 +108,7 @@ class SQLiteDaily:
                     )
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
-        return changed
+        return len(regraded)
 
     # ----- question reports ---------------------------------------------------------------
     async def add_report(
